@@ -1,0 +1,33 @@
+"""Persistence: one SQLite file, versioned migrations, one small repository per table group."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.store.audit import AuditRepository
+from bot.store.database import Database
+from bot.store.inbox import InboxRepository
+from bot.store.rooms import RoomRepository
+from bot.store.state import StateRepository
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """All repositories over one database, opened together and closed together."""
+
+    db: Database
+    state: StateRepository
+    rooms: RoomRepository
+    audit: AuditRepository
+    inbox: InboxRepository
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        db = await Database.open(path)
+        return cls(
+            db, StateRepository(db), RoomRepository(db), AuditRepository(db), InboxRepository(db)
+        )
+
+    async def close(self) -> None:
+        await self.db.close()

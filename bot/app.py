@@ -1,0 +1,179 @@
+"""Wiring and lifecycle: log in, catch up, sync, hand events to the features, stop cleanly.
+
+The sync loop does as little as possible: it stores each batch's new events together with the
+next sync token (one transaction, see ``store/inbox.py``), handles membership, and submits the
+events to the per-room workers. Handlers therefore never block syncing, a crash never loses or
+repeats an event, and a first start ever skips the rooms' history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from nio import MegolmEvent, SyncResponse
+
+from bot.dispatch import Dispatcher
+from bot.features.base import Feature
+from bot.features.core import CoreFeature
+from bot.matrix.client import MatrixClient, MatrixError
+from bot.membership import Membership
+from bot.services import Services
+from bot.settings import Settings
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+FeatureFactory = Callable[[Services], Sequence[Feature]]
+PRUNE_INTERVAL_S = 3600
+
+
+def default_features(services: Services) -> list[Feature]:
+    """Every capability of the product, in the order their hooks run."""
+    return []
+
+
+class Bot:
+    """One bot process: ``await bot.run()`` until ``bot.stop()``."""
+
+    def __init__(self, settings: Settings, features: FeatureFactory = default_features) -> None:
+        self.settings = settings
+        self._feature_factory = features
+        self._stop = asyncio.Event()
+        self.ready = asyncio.Event()
+        self.services: Services | None = None
+        self.dispatcher: Dispatcher | None = None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        store = await Store.open(self.settings.database_path)
+        client = MatrixClient(self.settings)
+        features: list[Feature] = []
+        dispatcher: Dispatcher | None = None
+        try:
+            await client.login(store.state)
+            services = self.services = Services(self.settings, client, store)
+            core = CoreFeature(services)
+            features = [core, *self._feature_factory(services)]
+            dispatcher = self.dispatcher = Dispatcher(services, features)
+            core.table = dispatcher.commands
+            membership = Membership(services)
+            await self._catch_up(services, membership, dispatcher)
+            for feature in features:
+                await feature.start()
+            self.ready.set()
+            log.info("bot ready as %s in %d rooms", client.user_id, len(client.joined_room_ids()))
+            await self._sync_forever(services, membership, dispatcher)
+        finally:
+            for feature in reversed(features):
+                with contextlib.suppress(Exception):
+                    await feature.stop()
+            if dispatcher is not None:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(dispatcher.drain(), timeout=10)
+                await dispatcher.stop()
+            await client.close()
+            await store.close()
+            log.info("bot stopped")
+
+    async def _catch_up(
+        self, services: Services, membership: Membership, dispatcher: Dispatcher
+    ) -> None:
+        """First sync: rebuild room state, then resume exactly where the last run stopped."""
+        store, client = services.store, services.client
+        token = await store.state.sync_token()
+        response = await self._sync_until_ok(client, token, timeout_ms=0, full_state=True)
+        if response is None:
+            return
+        await membership.ensure_coordination_room()
+        await membership.process(response)
+        events = self._timeline(services, response) if token is not None else []
+        if token is None:
+            log.info("first start: skipping the history of %d rooms", len(response.rooms.join))
+        await store.inbox.accept_batch(response.next_batch, events)
+        await client.after_sync()
+        dispatcher.submit(await store.inbox.pending())
+
+    async def _sync_forever(
+        self, services: Services, membership: Membership, dispatcher: Dispatcher
+    ) -> None:
+        store, client = services.store, services.client
+        last_prune = 0.0
+        while not self._stop.is_set():
+            token = await store.state.sync_token()
+            response = await self._sync_until_ok(
+                client, token, timeout_ms=self.settings.sync_timeout_ms, full_state=False
+            )
+            if response is None:
+                return
+            await membership.process(response)
+            added = await store.inbox.accept_batch(
+                response.next_batch, self._timeline(services, response)
+            )
+            dispatcher.submit(added)
+            await client.after_sync()
+            if time.monotonic() - last_prune > PRUNE_INTERVAL_S:
+                last_prune = time.monotonic()
+                await store.inbox.prune_handled()
+
+    async def _sync_until_ok(
+        self, client: MatrixClient, token: str | None, timeout_ms: int, full_state: bool
+    ) -> SyncResponse | None:
+        """One successful sync, waiting out errors with capped exponential backoff.
+
+        Lost connections are retried inside nio with the same capped backoff; what reaches this
+        loop are the homeserver's own errors. ``None`` means we were asked to stop meanwhile.
+        """
+        delay = 1.0
+        while not self._stop.is_set():
+            try:
+                return await self._unless_stopped(client.sync(token, timeout_ms, full_state))
+            except MatrixError as exc:
+                log.warning("sync failed (%s); retrying in %.0f s", exc, delay)
+            except Exception:
+                log.exception("sync failed unexpectedly; retrying in %.0f s", delay)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=delay)
+            delay = min(delay * 2, self.settings.max_backoff_seconds)
+        return None
+
+    async def _unless_stopped(self, work: Coroutine[Any, Any, SyncResponse]) -> SyncResponse | None:
+        task = asyncio.create_task(work)
+        stop = asyncio.create_task(self._stop.wait())
+        done, _ = await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if task in done:
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        return None
+
+    def _timeline(self, services: Services, response: SyncResponse) -> list[tuple[str, dict]]:
+        """The new timeline events worth handling, decrypted where we hold the keys."""
+        me = services.client.user_id
+        events: list[tuple[str, dict]] = []
+        for room_id, info in response.rooms.join.items():
+            for event in info.timeline.events:
+                if isinstance(event, MegolmEvent):
+                    log.warning(
+                        "undecryptable event %s in %s from %s (megolm session %s not shared)",
+                        event.event_id,
+                        room_id,
+                        event.sender,
+                        event.session_id,
+                    )
+                    continue
+                source = getattr(event, "source", None)
+                if not isinstance(source, dict) or source.get("sender") == me:
+                    continue
+                if "state_key" in source:
+                    continue
+                events.append((room_id, source))
+        return events

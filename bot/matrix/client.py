@@ -1,0 +1,346 @@
+"""The only place that talks to matrix-nio.
+
+Everything else speaks in room IDs, event IDs, ``Rich`` texts and plain dicts. This adapter
+owns the login session (restored from the store so the E2EE device survives restarts), the
+crypto store, the per-room state the permission checks need (creators and power levels, which
+nio does not model for room version 12), and the send helpers with idempotent transaction IDs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    JoinError,
+    LocalProtocolError,
+    LoginResponse,
+    RoomGetStateEventError,
+    RoomResolveAliasResponse,
+    SyncError,
+    SyncResponse,
+)
+
+from bot.domain.formatting import Rich
+from bot.domain.power import RoomPower, with_user_level
+from bot.settings import Settings
+from bot.store.state import Session, StateRepository
+
+log = logging.getLogger(__name__)
+
+HTML_FORMAT = "org.matrix.custom.html"
+
+# Errors that will not go away by trying again: the room or permission is gone.
+PERMANENT_ERRCODES = frozenset(
+    {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_TOKEN", "M_BAD_JSON", "M_NOT_JSON", "M_TOO_LARGE"}
+)
+
+
+class MatrixError(Exception):
+    """A request the homeserver refused; ``permanent`` says whether retrying can help."""
+
+    def __init__(self, action: str, errcode: str | None, message: str, permanent: bool) -> None:
+        super().__init__(f"{action}: {errcode or 'error'}: {message}")
+        self.errcode = errcode
+        self.permanent = permanent
+
+
+class LoginFailedError(Exception):
+    pass
+
+
+def txn_id(*parts: str) -> str:
+    """A transaction ID derived from what the send is *about*.
+
+    Synapse deduplicates sends with the same access token and transaction ID, so handling the
+    same event twice after a crash produces the same request and not a second message.
+    """
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+    return f"bw{digest}"
+
+
+def _check(response: Any, action: str) -> Any:
+    if isinstance(response, ErrorResponse):
+        errcode = response.status_code
+        permanent = errcode in PERMANENT_ERRCODES
+        raise MatrixError(action, errcode, response.message or "", permanent)
+    return response
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    user_id: str
+    display_name: str | None
+
+
+class MatrixClient:
+    """A logged-in bot device with the helpers the features need."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.crypto_store_dir.mkdir(parents=True, exist_ok=True)
+        config = AsyncClientConfig(
+            encryption_enabled=True,
+            store_sync_tokens=False,  # our own store keeps the token, in step with the inbox
+            max_limit_exceeded=None,  # honour every M_LIMIT_EXCEEDED with its retry_after_ms
+            max_timeouts=None,  # keep retrying a lost connection ...
+            backoff_factor=0.5,
+            max_timeout_retry_wait_time=settings.max_backoff_seconds,  # ... with capped backoff
+            request_timeout=max(60.0, settings.sync_timeout_ms / 1000 + 30),
+        )
+        self.nio = AsyncClient(
+            settings.homeserver,
+            settings.user_id,
+            store_path=str(settings.crypto_store_dir),
+            config=config,
+        )
+        self._create: dict[str, dict[str, Any]] = {}
+        self._power_levels: dict[str, dict[str, Any]] = {}
+
+    @property
+    def user_id(self) -> str:
+        return self.settings.user_id
+
+    @property
+    def device_id(self) -> str:
+        return str(self.nio.device_id or "")
+
+    # -- session -------------------------------------------------------------------------
+
+    async def login(self, state: StateRepository) -> Session:
+        """Restore the stored session, or log in once and store it.
+
+        A new device per restart would lose every megolm session and make residents' clients
+        warn about unknown devices, so the password is used only when nothing is stored.
+        """
+        session = await state.session()
+        if session is None and self.settings.access_token is not None:
+            if not self.settings.device_id:
+                raise LoginFailedError("access_token needs device_id (BUURTBOT_DEVICE_ID) as well")
+            session = Session(
+                self.user_id, self.settings.device_id, self.settings.access_token.get_secret_value()
+            )
+            await state.save_session(session)
+        if session is None:
+            if self.settings.password is None:
+                raise LoginFailedError("no stored session and no password to log in with")
+            response = await self.nio.login(
+                self.settings.password.get_secret_value(), device_name=self.settings.device_name
+            )
+            if not isinstance(response, LoginResponse):
+                raise LoginFailedError(f"login as {self.user_id} failed: {response.message}")
+            session = Session(response.user_id, response.device_id, response.access_token)
+            await state.save_session(session)
+            log.info("logged in as %s, new device %s", session.user_id, session.device_id)
+        else:
+            self.nio.restore_login(session.user_id, session.device_id, session.access_token)
+            log.info("restored session of %s, device %s", session.user_id, session.device_id)
+        if self.nio.should_upload_keys:
+            _check(await self.nio.keys_upload(), "keys upload")
+        return session
+
+    async def close(self) -> None:
+        await self.nio.close()
+
+    # -- sync ----------------------------------------------------------------------------
+
+    async def sync(self, since: str | None, timeout_ms: int, full_state: bool) -> SyncResponse:
+        response = await self.nio.sync(timeout=timeout_ms, since=since, full_state=full_state)
+        if isinstance(response, SyncError):
+            raise MatrixError("sync", response.status_code, response.message or "", False)
+        self._remember_state(response)
+        return response
+
+    async def after_sync(self) -> None:
+        """The E2EE housekeeping nio's ``sync_forever`` would do: keys out, keys in."""
+        await self.nio.send_to_device_messages()
+        if self.nio.should_upload_keys:
+            await self.nio.keys_upload()
+        if self.nio.should_query_keys:
+            await self.nio.keys_query()
+        if self.nio.should_claim_keys:
+            await self.nio.keys_claim(self.nio.get_users_for_key_claiming())
+
+    def _remember_state(self, response: SyncResponse) -> None:
+        for room_id, info in response.rooms.join.items():
+            events = [*info.state, *info.timeline.events]
+            for event in events:
+                source = getattr(event, "source", None)
+                if not isinstance(source, dict) or source.get("state_key") != "":
+                    continue
+                if source.get("type") == "m.room.create":
+                    self._create[room_id] = source
+                elif source.get("type") == "m.room.power_levels" and isinstance(
+                    source.get("content"), dict
+                ):
+                    self._power_levels[room_id] = source["content"]
+        for room_id in response.rooms.leave:
+            self._create.pop(room_id, None)
+            self._power_levels.pop(room_id, None)
+
+    # -- room facts ----------------------------------------------------------------------
+
+    def joined_room_ids(self) -> list[str]:
+        return list(self.nio.rooms)
+
+    def room_power(self, room_id: str) -> RoomPower:
+        return RoomPower.from_state(self._create.get(room_id), self._power_levels.get(room_id))
+
+    def room_name(self, room_id: str) -> str:
+        room = self.nio.rooms.get(room_id)
+        return room.display_name if room else room_id
+
+    def is_encrypted(self, room_id: str) -> bool:
+        room = self.nio.rooms.get(room_id)
+        return bool(room and room.encrypted)
+
+    def members(self, room_id: str) -> dict[str, str | None]:
+        """Joined members and their display names (None when they set none)."""
+        room = self.nio.rooms.get(room_id)
+        if room is None:
+            return {}
+        return {uid: user.display_name for uid, user in room.users.items()}
+
+    def display_name(self, room_id: str, user_id: str) -> str:
+        room = self.nio.rooms.get(room_id)
+        if room is not None and (name := room.user_name(user_id)):
+            return str(name)
+        return user_id
+
+    async def resolve_room(self, reference: str) -> str:
+        if reference.startswith("!"):
+            return reference
+        response = await self.nio.room_resolve_alias(reference)
+        if not isinstance(response, RoomResolveAliasResponse):
+            raise MatrixError("resolve alias", response.status_code, response.message, True)
+        return response.room_id
+
+    # -- membership ----------------------------------------------------------------------
+
+    async def join(self, room_id: str) -> None:
+        response = await self.nio.join(room_id)
+        if isinstance(response, JoinError):
+            raise MatrixError("join", response.status_code, response.message, True)
+
+    async def leave(self, room_id: str) -> None:
+        _check(await self.nio.room_leave(room_id), "leave")
+
+    async def kick(self, room_id: str, user_id: str, reason: str | None = None) -> None:
+        _check(await self.nio.room_kick(room_id, user_id, reason), "kick")
+
+    async def ban(self, room_id: str, user_id: str, reason: str | None = None) -> None:
+        _check(await self.nio.room_ban(room_id, user_id, reason), "ban")
+
+    async def set_power_level(self, room_id: str, user_id: str, level: int | None) -> None:
+        """Set (or with ``None`` reset) one user's level, reading the current event first."""
+        current = await self.nio.room_get_state_event(room_id, "m.room.power_levels")
+        if isinstance(current, RoomGetStateEventError):
+            raise MatrixError("read power levels", current.status_code, current.message, False)
+        content = with_user_level(current.content, self.room_power(room_id), user_id, level)
+        _check(
+            await self.nio.room_put_state(room_id, "m.room.power_levels", content),
+            "set power level",
+        )
+        self._power_levels[room_id] = content
+
+    # -- sending -------------------------------------------------------------------------
+
+    async def send(
+        self, room_id: str, content: Mapping[str, Any], txn: str, event_type: str = "m.room.message"
+    ) -> str:
+        """Send (encrypting where the room is encrypted) and return the new event ID."""
+        try:
+            response = await self.nio.room_send(
+                room_id, event_type, dict(content), tx_id=txn, ignore_unverified_devices=True
+            )
+        except LocalProtocolError as exc:  # nio knows no such room: we are not in it
+            raise MatrixError("send", "M_FORBIDDEN", str(exc), True) from exc
+        return str(_check(response, "send").event_id)
+
+    async def send_message(
+        self,
+        room_id: str,
+        text: Rich,
+        txn: str,
+        *,
+        notice: bool = True,
+        reply_to: str | None = None,
+        thread_root: str | None = None,
+        mention_users: Iterable[str] = (),
+        mention_room: bool = False,
+    ) -> str:
+        content = message_content(
+            text,
+            notice=notice,
+            reply_to=reply_to,
+            thread_root=thread_root,
+            mention_users=mention_users,
+            mention_room=mention_room,
+        )
+        return await self.send(room_id, content, txn)
+
+    async def react(self, room_id: str, event_id: str, key: str, txn: str) -> str:
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        return await self.send(room_id, content, txn, event_type="m.reaction")
+
+    async def edit(self, room_id: str, event_id: str, text: Rich, txn: str, **kwargs: Any) -> str:
+        new = message_content(text, **kwargs)
+        new.pop("m.relates_to", None)
+        content = {
+            **message_content(
+                Rich("* " + text.plain, text.html), notice=new["msgtype"] == "m.notice"
+            ),
+            "m.new_content": new,
+            "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
+        }
+        return await self.send(room_id, content, txn)
+
+    async def redact(
+        self, room_id: str, event_id: str, txn: str, reason: str | None = None
+    ) -> None:
+        _check(await self.nio.room_redact(room_id, event_id, reason, tx_id=txn), "redact")
+
+
+def message_content(
+    text: Rich,
+    *,
+    notice: bool = True,
+    reply_to: str | None = None,
+    thread_root: str | None = None,
+    mention_users: Iterable[str] = (),
+    mention_room: bool = False,
+) -> dict[str, Any]:
+    """An ``m.room.message`` content with HTML, intentional mentions and relations.
+
+    ``m.mentions`` is always present so clients never guess mentions from the body text: a
+    watch room with hundreds of members must only buzz the people (or the room) meant.
+    """
+    mentions: dict[str, Any] = {}
+    users = sorted(set(mention_users))
+    if users:
+        mentions["user_ids"] = users
+    if mention_room:
+        mentions["room"] = True
+    content: dict[str, Any] = {
+        "msgtype": "m.notice" if notice else "m.text",
+        "body": text.plain,
+        "format": HTML_FORMAT,
+        "formatted_body": text.html,
+        "m.mentions": mentions,
+    }
+    if thread_root is not None:
+        content["m.relates_to"] = {
+            "rel_type": "m.thread",
+            "event_id": thread_root,
+            "is_falling_back": reply_to is None,
+            "m.in_reply_to": {"event_id": reply_to or thread_root},
+        }
+    elif reply_to is not None:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+    return content

@@ -1,0 +1,93 @@
+"""Invites, joins and leaves: which rooms the bot enters and what role each gets."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from nio import InviteMemberEvent, SyncResponse
+
+from bot.matrix.client import MatrixError
+from bot.services import Services
+from bot.store.rooms import RoomRole
+
+log = logging.getLogger(__name__)
+
+
+class Membership:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def role_for(self, room_id: str) -> RoomRole:
+        if room_id == self.services.coordination_room_id:
+            return RoomRole.COORDINATION
+        return RoomRole.WATCH
+
+    async def process(self, response: SyncResponse) -> None:
+        for room_id, info in response.rooms.invite.items():
+            await self._invited(room_id, info.invite_state)
+        for room_id in response.rooms.join:
+            known = await self.services.store.rooms.get(room_id)
+            name = self.services.client.room_name(room_id)
+            if known is None or not known.joined:
+                # Joined some other way (e.g. by a previous run, or we joined the configured
+                # coordination room ourselves): record it.
+                await self.services.store.rooms.joined(room_id, self.role_for(room_id), name)
+            elif known.name != name:
+                await self.services.store.rooms.rename(room_id, name)
+        for room_id in response.rooms.leave:
+            known = await self.services.store.rooms.get(room_id)
+            if known is not None and known.joined:
+                log.info("no longer in room %s (kicked, banned or left)", room_id)
+                await self.services.store.rooms.left(room_id)
+
+    async def _invited(self, room_id: str, invite_state: list[Any]) -> None:
+        me = self.services.client.user_id
+        inviter = next(
+            (
+                event.sender
+                for event in invite_state
+                if isinstance(event, InviteMemberEvent)
+                and event.state_key == me
+                and event.membership == "invite"
+            ),
+            None,
+        )
+        settings = self.services.settings
+        if inviter is None or not settings.inviter_allowed(inviter):
+            log.warning("rejected invite to %s from %s: not an allowed inviter", room_id, inviter)
+            try:
+                await self.services.client.leave(room_id)
+            except MatrixError as exc:
+                log.warning("could not reject invite to %s: %s", room_id, exc)
+            return
+        try:
+            await self.services.client.join(room_id)
+        except MatrixError as exc:
+            log.warning("could not join %s after invite from %s: %s", room_id, inviter, exc)
+            return
+        role = self.role_for(room_id)
+        await self.services.store.rooms.joined(room_id, role)
+        log.info("joined %s as %s room on invite from %s", room_id, role.value, inviter)
+
+    async def ensure_coordination_room(self) -> None:
+        """Resolve the configured coordination room and join it if we may."""
+        reference = self.services.settings.coordination_room
+        if reference is None:
+            log.warning("no coordination_room configured: alerts to moderators are disabled")
+            return
+        client = self.services.client
+        try:
+            room_id = await client.resolve_room(reference)
+        except MatrixError as exc:
+            log.error("coordination room %s cannot be resolved: %s", reference, exc)
+            return
+        self.services.coordination_room_id = room_id
+        if room_id not in client.joined_room_ids():
+            try:
+                await client.join(room_id)
+                await self.services.store.rooms.joined(room_id, RoomRole.COORDINATION)
+            except MatrixError as exc:
+                log.warning("not in coordination room %s yet (invite the bot): %s", room_id, exc)
+        else:
+            await self.services.store.rooms.joined(room_id, RoomRole.COORDINATION)

@@ -1,0 +1,35 @@
+"""The shared services every feature gets: settings, the Matrix adapter and the store."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.domain.formatting import Rich
+from bot.matrix.client import MatrixClient
+from bot.settings import Settings
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    client: MatrixClient
+    store: Store
+    coordination_room_id: str | None = None
+
+    @property
+    def language(self) -> str:
+        return self.settings.language
+
+    async def post_to_coordination(
+        self, text: Rich, txn: str, *, notice: bool = True
+    ) -> str | None:
+        """Post to the beheerdersgroep if one is configured and joined; ``None`` otherwise."""
+        room_id = self.coordination_room_id
+        if room_id is None or room_id not in self.client.joined_room_ids():
+            log.warning("no joined coordination room; a message for it was not posted")
+            return None
+        return await self.client.send_message(room_id, text, txn, notice=notice)

@@ -1,0 +1,296 @@
+"""Real homeserver fixtures: one Synapse per test session, real E2EE clients, real bots.
+
+By default a Synapse is started from the installed package on a free loopback port in a temp
+dir (never port 8008, never the user's data). To run the same suite against the Synapse
+container from docker-compose.yml instead, set ``BUURTBOT_TEST_HOMESERVER`` (its URL) and
+``BUURTBOT_TEST_REGISTRATION_SECRET`` (its registration shared secret).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from nio import AsyncClient, AsyncClientConfig
+
+from bot.app import Bot, FeatureFactory, default_features
+from bot.devserver.rooms import UserSession
+from bot.devserver.synapse import LocalSynapse, RegisteredUser
+from bot.settings import Settings, load_settings
+
+pytestmark = pytest.mark.integration
+
+# Test users post far faster than people do; lift the per-user limits for them. The bot itself
+# is exempted through the admin API exactly as the operator docs describe.
+RELAXED_LIMITS = {
+    "rc_message": {"per_second": 1000, "burst_count": 1000},
+    "rc_login": {
+        "address": {"per_second": 1000, "burst_count": 1000},
+        "account": {"per_second": 1000, "burst_count": 1000},
+        "failed_attempts": {"per_second": 1000, "burst_count": 1000},
+    },
+    "rc_registration": {"per_second": 1000, "burst_count": 1000},
+    "rc_joins": {
+        "local": {"per_second": 1000, "burst_count": 1000},
+        "remote": {"per_second": 1000, "burst_count": 1000},
+    },
+    "rc_invites": {
+        "per_room": {"per_second": 1000, "burst_count": 1000},
+        "per_user": {"per_second": 1000, "burst_count": 1000},
+    },
+    "rc_joins_per_room": {"per_second": 1000, "burst_count": 1000},
+}
+
+_counter = itertools.count()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{os.getpid()}x{next(_counter)}"
+
+
+class ExternalHomeserver:
+    """An already-running homeserver (e.g. the compose container), driven the same way."""
+
+    def __init__(self, url: str, secret: str) -> None:
+        self.url = url.rstrip("/")
+        self._secret = secret
+
+    @property
+    def registration_secret(self) -> str:
+        return self._secret
+
+    async def register(self, username: str, password: str | None = None, *, admin: bool = False):
+        return await LocalSynapse.register(self, username, password, admin=admin)  # type: ignore[arg-type]
+
+    async def exempt_from_ratelimit(self, admin_token: str, user_id: str) -> None:
+        await LocalSynapse.exempt_from_ratelimit(self, admin_token, user_id)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+async def homeserver(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    url = os.environ.get("BUURTBOT_TEST_HOMESERVER")
+    if url:
+        yield ExternalHomeserver(url, os.environ["BUURTBOT_TEST_REGISTRATION_SECRET"])
+        return
+    synapse = LocalSynapse(tmp_path_factory.mktemp("synapse"), extra_config=RELAXED_LIMITS)
+    await synapse.start()
+    try:
+        yield synapse
+    finally:
+        await synapse.stop()
+
+
+@pytest.fixture(scope="session")
+async def admin(homeserver: Any) -> RegisteredUser:
+    return await homeserver.register(unique("admin"), admin=True)
+
+
+@dataclass
+class Person:
+    """A person with a real E2EE client that syncs in the background and remembers events."""
+
+    account: RegisteredUser
+    client: AsyncClient
+    session: UserSession
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _sync: asyncio.Task[None] | None = None
+
+    @property
+    def user_id(self) -> str:
+        return self.account.user_id
+
+    async def send(self, room_id: str, body: str, **extra: Any) -> str:
+        content = {"msgtype": "m.text", "body": body, **extra}
+        response = await self.client.room_send(
+            room_id, "m.room.message", content, ignore_unverified_devices=True
+        )
+        return str(response.event_id)
+
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
+        response = await self.client.room_send(
+            room_id, event_type, content, ignore_unverified_devices=True
+        )
+        return str(response.event_id)
+
+    async def join(self, room_id: str) -> None:
+        await self.session.join(room_id)
+        await self.wait_until(lambda: room_id in self.client.rooms, what=f"join {room_id}")
+
+    async def wait_until(
+        self, condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition"
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.user_id}: timed out waiting for {what}")
+            await asyncio.sleep(0.1)
+
+    def received(self, room_id: str, predicate: Callable[[dict[str, Any]], bool]) -> list[dict]:
+        return [event for rid, event in self.events if rid == room_id and predicate(event)]
+
+    async def wait_for(
+        self,
+        room_id: str,
+        predicate: Callable[[dict[str, Any]], bool],
+        timeout: float = 30.0,
+        what: str = "event",
+    ) -> dict[str, Any]:
+        await self.wait_until(lambda: bool(self.received(room_id, predicate)), timeout, what)
+        return self.received(room_id, predicate)[0]
+
+    async def raw_history(self, room_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Events as the server stores them (still encrypted in an encrypted room)."""
+        path = f"/_matrix/client/v3/rooms/{quote(room_id)}/messages?dir=b&limit={limit}"
+        return list((await self.session.request("GET", path))["chunk"])
+
+
+def replies_to(event_id: str) -> Callable[[dict[str, Any]], bool]:
+    def check(event: dict[str, Any]) -> bool:
+        relates = event.get("content", {}).get("m.relates_to", {})
+        return relates.get("m.in_reply_to", {}).get("event_id") == event_id
+
+    return check
+
+
+def from_sender(user_id: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda event: event.get("sender") == user_id
+
+
+@pytest.fixture
+async def make_user(
+    homeserver: Any, tmp_path: Path
+) -> AsyncIterator[Callable[..., Awaitable[Person]]]:
+    users: list[Person] = []
+
+    async def make(prefix: str = "user", display_name: str | None = None) -> Person:
+        account = await homeserver.register(unique(prefix))
+        store = tmp_path / f"store-{account.user_id[1:].split(':')[0]}"
+        store.mkdir()
+        client = AsyncClient(
+            homeserver.url,
+            account.user_id,
+            device_id=account.device_id,
+            store_path=str(store),
+            config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
+        )
+        client.restore_login(account.user_id, account.device_id, account.access_token)
+        user = Person(
+            account, client, UserSession(homeserver.url, account.user_id, account.access_token)
+        )
+        if display_name:
+            path = f"/_matrix/client/v3/profile/{account.user_id}/displayname"
+            await user.session.request("PUT", path, {"displayname": display_name})
+
+        async def remember(room: Any, event: Any) -> None:
+            user.events.append((room.room_id, event.source))
+
+        client.add_event_callback(remember, (object,))  # type: ignore[arg-type]
+        await client.keys_upload()
+        await client.sync(timeout=0, full_state=True)
+        user._sync = asyncio.create_task(client.sync_forever(timeout=1000))
+        users.append(user)
+        return user
+
+    yield make
+    for user in users:
+        if user._sync is not None:
+            user._sync.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await user._sync
+        await user.client.close()
+
+
+@dataclass
+class RunningBot:
+    bot: Bot
+    task: asyncio.Task[None]
+    settings: Settings
+
+    @property
+    def user_id(self) -> str:
+        return self.settings.user_id
+
+    async def stop(self) -> None:
+        self.bot.stop()
+        await asyncio.wait_for(self.task, timeout=30)
+
+
+@dataclass
+class BotAccount:
+    account: RegisteredUser
+    data_dir: Path
+
+
+@pytest.fixture
+async def bot_account(homeserver: Any, admin: RegisteredUser, tmp_path: Path) -> BotAccount:
+    account = await homeserver.register(unique("bot"))
+    await homeserver.exempt_from_ratelimit(admin.access_token, account.user_id)
+    return BotAccount(account, tmp_path / "bot")
+
+
+@pytest.fixture
+async def start_bot(
+    homeserver: Any, bot_account: BotAccount
+) -> AsyncIterator[Callable[..., Awaitable[RunningBot]]]:
+    running: list[RunningBot] = []
+
+    async def start(features: FeatureFactory = default_features, **overrides: Any) -> RunningBot:
+        values: dict[str, Any] = {
+            "homeserver": homeserver.url,
+            "user_id": bot_account.account.user_id,
+            "password": bot_account.account.password,
+            "data_dir": bot_account.data_dir,
+            "allowed_inviters": [f"*:{bot_account.account.user_id.split(':', 1)[1]}"],
+            "sync_timeout_ms": 2000,
+            **overrides,
+        }
+        settings = load_settings(**values)
+        bot = Bot(settings, features)
+        task = asyncio.create_task(bot.run())
+        ready = asyncio.create_task(bot.ready.wait())
+        done, _ = await asyncio.wait({task, ready}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            task.result()  # raises the start-up error
+        assert ready in done, "bot did not become ready within 60 s"
+        handle = RunningBot(bot, task, settings)
+        running.append(handle)
+        return handle
+
+    yield start
+    for handle in running:
+        if not handle.task.done():
+            await handle.stop()
+
+
+async def room_with_bot(
+    owner: Person,
+    bot_user_id: str,
+    members: list[Person],
+    *,
+    encrypted: bool = True,
+    name: str = "Buurtpreventie Test",
+    power_users: dict[str, int] | None = None,
+) -> str:
+    """A room the owner creates, with the bot and members invited and joined."""
+    room_id = await owner.session.create_room(
+        name,
+        encrypted=encrypted,
+        invite=[bot_user_id, *(m.user_id for m in members)],
+        power_users={bot_user_id: 100, **(power_users or {})},
+    )
+    await owner.wait_until(lambda: room_id in owner.client.rooms, what="own room")
+    for member in members:
+        await member.join(room_id)
+    await owner.wait_until(
+        lambda: bot_user_id in owner.client.rooms[room_id].users, what="bot to join"
+    )
+    return room_id
