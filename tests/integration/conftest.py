@@ -126,9 +126,9 @@ class Person:
         await self.wait_until(lambda: room_id in self.client.rooms, what=f"join {room_id}")
 
     async def wait_until(
-        self, condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition"
+        self, condition: Callable[[], bool], wait_s: float = 30.0, what: str = "condition"
     ) -> None:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + wait_s
         while not condition():
             if time.monotonic() > deadline:
                 raise AssertionError(f"{self.user_id}: timed out waiting for {what}")
@@ -141,10 +141,10 @@ class Person:
         self,
         room_id: str,
         predicate: Callable[[dict[str, Any]], bool],
-        timeout: float = 30.0,
+        wait_s: float = 30.0,
         what: str = "event",
     ) -> dict[str, Any]:
-        await self.wait_until(lambda: bool(self.received(room_id, predicate)), timeout, what)
+        await self.wait_until(lambda: bool(self.received(room_id, predicate)), wait_s, what)
         return self.received(room_id, predicate)[0]
 
     async def raw_history(self, room_id: str, limit: int = 100) -> list[dict[str, Any]]:

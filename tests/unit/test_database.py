@@ -49,7 +49,7 @@ async def test_failing_migration_leaves_previous_version_intact(tmp_path: Path) 
     broken = Migration(
         2, "0002_b.sql", "CREATE TABLE extra (x INT); INSERT INTO nowhere VALUES (1);"
     )
-    with pytest.raises(DatabaseError, match="0002_b.sql"):
+    with pytest.raises(DatabaseError, match=r"0002_b\.sql"):
         await Database.open(path, [*first, broken])
     db = await Database.open(path, first)
     try:
