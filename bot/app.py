@@ -19,7 +19,11 @@ from nio import MegolmEvent, SyncResponse
 
 from bot.dispatch import Dispatcher
 from bot.features.base import Feature
+from bot.features.conduct import ConductFeature
 from bot.features.core import CoreFeature
+from bot.features.incidents import IncidentsFeature
+from bot.features.moderation import ModerationFeature
+from bot.features.sanctions import Sanctions
 from bot.matrix.client import MatrixClient, MatrixError
 from bot.membership import Membership
 from bot.services import Services
@@ -34,7 +38,9 @@ PRUNE_INTERVAL_S = 3600
 
 def default_features(services: Services) -> list[Feature]:
     """Every capability of the product, in the order their hooks run."""
-    return []
+    sanctions = Sanctions(services)
+    conduct = ConductFeature(services, sanctions)
+    return [IncidentsFeature(services), conduct, ModerationFeature(services, sanctions, conduct)]
 
 
 class Bot:

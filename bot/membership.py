@@ -18,9 +18,14 @@ class Membership:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def role_for(self, room_id: str) -> RoomRole:
+    def role_for(
+        self, room_id: str, known: RoomRole | None = None, direct: bool = False
+    ) -> RoomRole:
+        """Coordination if configured so; a private chat stays one; anything else watches."""
         if room_id == self.services.coordination_room_id:
             return RoomRole.COORDINATION
+        if direct or known is RoomRole.DIRECT:
+            return RoomRole.DIRECT
         return RoomRole.WATCH
 
     async def process(self, response: SyncResponse) -> None:
@@ -32,7 +37,8 @@ class Membership:
             if known is None or not known.joined:
                 # Joined some other way (e.g. by a previous run, or we joined the configured
                 # coordination room ourselves): record it.
-                await self.services.store.rooms.joined(room_id, self.role_for(room_id), name)
+                role = self.role_for(room_id, known.role if known else None)
+                await self.services.store.rooms.joined(room_id, role, name)
             elif known.name != name:
                 await self.services.store.rooms.rename(room_id, name)
         for room_id in response.rooms.leave:
@@ -43,9 +49,9 @@ class Membership:
 
     async def _invited(self, room_id: str, invite_state: list[Any]) -> None:
         me = self.services.client.user_id
-        inviter = next(
+        invite = next(
             (
-                event.sender
+                event
                 for event in invite_state
                 if isinstance(event, InviteMemberEvent)
                 and event.state_key == me
@@ -53,6 +59,8 @@ class Membership:
             ),
             None,
         )
+        inviter = invite.sender if invite else None
+        direct = bool(invite and invite.content.get("is_direct") is True)
         settings = self.services.settings
         if inviter is None or not settings.inviter_allowed(inviter):
             log.warning("rejected invite to %s from %s: not an allowed inviter", room_id, inviter)
@@ -66,7 +74,7 @@ class Membership:
         except MatrixError as exc:
             log.warning("could not join %s after invite from %s: %s", room_id, inviter, exc)
             return
-        role = self.role_for(room_id)
+        role = self.role_for(room_id, direct=direct)
         await self.services.store.rooms.joined(room_id, role)
         log.info("joined %s as %s room on invite from %s", room_id, role.value, inviter)
 

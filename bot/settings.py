@@ -82,6 +82,9 @@ class IncidentSettings(BaseModel):
     )
     acknowledge_reaction: str = Field("👀", min_length=1, max_length=16)
     excerpt_length: int = Field(160, ge=20, le=500)
+    retention_days: int = Field(
+        90, ge=1, le=3650, description="Incident records older than this are deleted (AVG/GDPR)."
+    )
 
 
 class Settings(BaseSettings):
@@ -118,6 +121,13 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     sync_timeout_ms: int = Field(30_000, ge=1_000, le=120_000)
     max_backoff_seconds: float = Field(60.0, gt=0, le=600)
+    vocabulary_dir: Path | None = Field(
+        None, description="Classifier vocabulary directory; default config/vocabulary."
+    )
+    house_rules_file: Path | None = Field(
+        None,
+        description="House rules (TOML, per room overridable); default config/house_rules.toml.",
+    )
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
 
     @field_validator("homeserver")

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from bot.domain.durations import DurationError, parse_duration
+from bot.resources import config_dir
 
 
 class OffTopicKind(StrEnum):
@@ -372,15 +373,11 @@ class HouseRulesBook:
 
 
 def default_house_rules_path() -> Path:
-    """The first existing of ./config/house_rules.toml and the project's config/ directory."""
-    candidates = (
-        Path.cwd() / "config" / "house_rules.toml",
-        Path(__file__).resolve().parents[2] / "config" / "house_rules.toml",
-    )
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise HouseRulesError(f"house rules not found in {', '.join(map(str, candidates))}")
+    """``house_rules.toml`` in the editable config directory."""
+    path = config_dir() / "house_rules.toml"
+    if not path.is_file():
+        raise HouseRulesError(f"house rules not found: {path}")
+    return path
 
 
 def parse_house_rules(data: Mapping[str, Any]) -> HouseRulesBook:

@@ -97,3 +97,9 @@ def mention_html(user_id: str, display_name: str | None = None) -> str:
 
 def event_link(room_id: str, event_id: str) -> str:
     return f"https://matrix.to/#/{room_id}/{event_id}"
+
+
+def excerpt(text: str, limit: int) -> str:
+    """One line of at most ``limit`` characters: enough to recognise a report, no more."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"

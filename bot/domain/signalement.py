@@ -21,6 +21,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.resources import config_dir
+
 # A signalement is in the first lines of a report; analysing more only costs time.
 MAX_ANALYSED_CHARS = 4000
 
@@ -124,14 +126,8 @@ def load_vocabulary(path: Path) -> SignalementVocabulary:
 
 @functools.cache
 def default_vocabulary() -> SignalementVocabulary:
-    """The vocabulary from ./config/ or else the project's config/ directory (cached)."""
-    for path in (
-        Path.cwd() / "config" / "signalement.toml",
-        Path(__file__).resolve().parents[2] / "config" / "signalement.toml",
-    ):
-        if path.is_file():
-            return load_vocabulary(path)
-    raise FileNotFoundError("config/signalement.toml not found")
+    """The vocabulary from the editable config directory (cached)."""
+    return load_vocabulary(config_dir() / "signalement.toml")
 
 
 @dataclass(frozen=True)

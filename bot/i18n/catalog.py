@@ -1,4 +1,7 @@
-"""Message catalogues: every user-facing sentence lives in ``nl.toml`` / ``en.toml``.
+"""Message catalogues: every user-facing sentence lives in ``bot/i18n/<language>/*.toml``.
+
+One file per feature (``core.toml``, ``incidents.toml``, …), merged into one key space; a key
+defined twice is an error, so features cannot silently overwrite each other's texts.
 
 Templates are HTML with ``{name}`` placeholders; arguments are HTML-escaped unless passed as
 ``Markup`` (already-safe HTML built by the caller, e.g. a mention pill). Dutch is the reference
@@ -29,20 +32,24 @@ class CatalogError(Exception):
 
 @cache
 def _catalogue(language: str) -> dict[str, str]:
-    text = resources.files("bot.i18n").joinpath(f"{language}.toml").read_text("utf-8")
     flat: dict[str, str] = {}
 
-    def walk(prefix: str, node: dict[str, object]) -> None:
+    def walk(source: str, prefix: str, node: dict[str, object]) -> None:
         for key, value in node.items():
             name = f"{prefix}{key}"
             if isinstance(value, dict):
-                walk(name + ".", value)
-            elif isinstance(value, str):
-                flat[name] = value
+                walk(source, name + ".", value)
+            elif not isinstance(value, str):
+                raise CatalogError(f"{source}: {name} must be a string")
+            elif name in flat:
+                raise CatalogError(f"{source}: {name} is already defined in another file")
             else:
-                raise CatalogError(f"{language}.toml: {name} must be a string")
+                flat[name] = value
 
-    walk("", tomllib.loads(text))
+    folder = resources.files("bot.i18n").joinpath(language)
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            walk(f"{language}/{entry.name}", "", tomllib.loads(entry.read_text("utf-8")))
     return flat
 
 

@@ -8,8 +8,10 @@ nio does not model for room version 12), and the send helpers with idempotent tr
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +24,9 @@ from nio import (
     LocalProtocolError,
     LoginResponse,
     RoomGetStateEventError,
+    RoomPreset,
     RoomResolveAliasResponse,
+    RoomVisibility,
     SyncError,
     SyncResponse,
 )
@@ -213,6 +217,11 @@ class MatrixClient:
             return str(name)
         return user_id
 
+    async def event_sender(self, room_id: str, event_id: str) -> str:
+        """Who sent an event (readable even when we cannot decrypt it)."""
+        response = _check(await self.nio.room_get_event(room_id, event_id), "get event")
+        return str(response.event.sender)
+
     async def resolve_room(self, reference: str) -> str:
         if reference.startswith("!"):
             return reference
@@ -227,6 +236,34 @@ class MatrixClient:
         response = await self.nio.join(room_id)
         if isinstance(response, JoinError):
             raise MatrixError("join", response.status_code, response.message, True)
+
+    async def create_direct_room(self, user_id: str) -> str:
+        """A private, encrypted room with one person, for things only they should read."""
+        response = await self.nio.room_create(
+            visibility=RoomVisibility.private,
+            preset=RoomPreset.trusted_private_chat,
+            is_direct=True,
+            invite=[user_id],
+            initial_state=[
+                {
+                    "type": "m.room.encryption",
+                    "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                }
+            ],
+        )
+        return str(_check(response, "create direct room").room_id)
+
+    async def wait_for_member_keys(self, room_id: str, user_id: str, wait_s: float = 15.0) -> bool:
+        """Wait until sync shows ``user_id`` in the room (invited is enough) and their device
+        keys are known, so the first encrypted message is readable for them."""
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            room = self.nio.rooms.get(room_id)
+            if room is not None and user_id in room.users and not self.nio.should_query_keys:
+                return True
+            await asyncio.sleep(0.1)
+        return False
 
     async def leave(self, room_id: str) -> None:
         _check(await self.nio.room_leave(room_id), "leave")

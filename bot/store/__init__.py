@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.store.audit import AuditRepository
+from bot.store.conduct import ConductRepository
 from bot.store.database import Database
 from bot.store.inbox import InboxRepository
+from bot.store.incidents import IncidentRepository
 from bot.store.rooms import RoomRepository
 from bot.store.state import StateRepository
 
@@ -21,12 +23,20 @@ class Store:
     rooms: RoomRepository
     audit: AuditRepository
     inbox: InboxRepository
+    incidents: IncidentRepository
+    conduct: ConductRepository
 
     @classmethod
     async def open(cls, path: Path) -> Store:
         db = await Database.open(path)
         return cls(
-            db, StateRepository(db), RoomRepository(db), AuditRepository(db), InboxRepository(db)
+            db,
+            StateRepository(db),
+            RoomRepository(db),
+            AuditRepository(db),
+            InboxRepository(db),
+            IncidentRepository(db),
+            ConductRepository(db),
         )
 
     async def close(self) -> None:

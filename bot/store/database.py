@@ -8,6 +8,7 @@ never edited.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sqlite3
@@ -56,11 +57,16 @@ def now_ms() -> int:
 
 
 class Database:
-    """A thin async wrapper: one connection, explicit transactions, typed helpers."""
+    """A thin async wrapper: one connection, explicit transactions, typed helpers.
+
+    All coroutines share one connection, so a transaction holds a lock for its whole length:
+    otherwise another task's statement would run inside it (or try to BEGIN a second one).
+    """
 
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        self._lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path, migrations: Iterable[Migration] | None = None) -> Database:
@@ -118,36 +124,42 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception."""
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            await self._db.rollback()
-            raise
-        else:
-            await self._db.commit()
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception.
+
+        Use only the yielded connection inside: the helpers below wait for the lock.
+        """
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.rollback()
+                raise
+            else:
+                await self._db.commit()
 
     async def execute(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> int:
         """Run one statement in autocommit mode and return the affected row count."""
-        cursor = await self._db.execute(sql, params)
-        return cursor.rowcount
+        async with self._lock:
+            cursor = await self._db.execute(sql, params)
+            return cursor.rowcount
 
     async def insert(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> int:
         """Run one INSERT in autocommit mode and return the new row's id."""
-        cursor = await self._db.execute(sql, params)
-        return int(cursor.lastrowid or 0)
+        async with self._lock:
+            cursor = await self._db.execute(sql, params)
+            return int(cursor.lastrowid or 0)
 
     async def fetchone(
         self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
     ) -> sqlite3.Row | None:
-        async with self._db.execute(sql, params) as cursor:
+        async with self._lock, self._db.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
     async def fetchall(
         self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
     ) -> list[sqlite3.Row]:
-        async with self._db.execute(sql, params) as cursor:
+        async with self._lock, self._db.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
     async def integrity_check(self) -> str:

@@ -11,6 +11,7 @@ from bot.store.database import Database, now_ms
 class RoomRole(StrEnum):
     WATCH = "watch"
     COORDINATION = "coordination"
+    DIRECT = "direct"  # a private conversation with one person
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,7 @@ class KnownRoom:
     role: RoomRole
     name: str | None
     joined: bool
+    emergency_number: str | None = None
 
 
 class RoomRepository:
@@ -42,6 +44,11 @@ class RoomRepository:
     async def rename(self, room_id: str, name: str) -> None:
         await self._db.execute("UPDATE rooms SET name = ? WHERE room_id = ?", (name, room_id))
 
+    async def set_emergency_number(self, room_id: str, number: str) -> None:
+        await self._db.execute(
+            "UPDATE rooms SET emergency_number = ? WHERE room_id = ?", (number, room_id)
+        )
+
     async def get(self, room_id: str) -> KnownRoom | None:
         row = await self._db.fetchone("SELECT * FROM rooms WHERE room_id = ?", (room_id,))
         return _room(row) if row else None
@@ -64,4 +71,5 @@ def _room(row: object) -> KnownRoom:
         role=RoomRole(row["role"]),  # type: ignore[index]
         name=row["name"],  # type: ignore[index]
         joined=row["left_at"] is None,  # type: ignore[index]
+        emergency_number=row["emergency_number"],  # type: ignore[index]
     )

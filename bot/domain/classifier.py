@@ -1,0 +1,341 @@
+"""Classify a watch-room message: incident category, urgency, off-topic kind and plates.
+
+This runs on every message of every room, so the vocabulary is compiled once into a few
+regexes: one group for what a message is about (categories, off-topic kinds) and one for
+situational cues ("nu", "vannacht", "112 gebeld"). Terms are merged into a trie so the
+regex engine branches on characters rather than trying hundreds of words at each
+position. A match consumes its text, which lets a specific phrase ("auto gestolen") win
+over the vaguer term inside it ("gestolen").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from bot.domain.plates import extract_plates_clean
+from bot.domain.text import clean, squash
+from bot.domain.vocabulary import CATEGORIES, CUE_SECTIONS, Entry, Vocabulary, load_vocabulary
+
+__all__ = [
+    "CATEGORIES_OR_NONE",
+    "MAX_CHARS",
+    "Classification",
+    "Classifier",
+    "classifier_for",
+    "classify",
+    "to_contract",
+]
+
+# Incident reports are short; anything past this is pasted noise and must not cost time.
+MAX_CHARS = 4000
+# On equal scores the more specific or more serious category wins; "suspicious" is the
+# catch-all for things that are not (yet) a crime.
+_PRIORITY = (
+    "robbery",
+    "violence",
+    "fire",
+    "missing_person",
+    "vehicle_crime",
+    "burglary",
+    "fraud",
+    "drugs",
+    "vandalism",
+    "theft",
+    "suspicious",
+)
+_RANK = {c: i for i, c in enumerate(_PRIORITY)}
+CATEGORIES_OR_NONE = frozenset((*CATEGORIES, None))
+assert set(_PRIORITY) == set(CATEGORIES)
+_URGENT, _PAST, _RESOLVED, _POLICE, _FOLLOWUP = range(len(CUE_SECTIONS))
+_CUE_SLOT = {name: i for i, name in enumerate(CUE_SECTIONS)}
+_ALNUM = re.compile(r"[^\W_]")
+_DIGIT = re.compile(r"[0-9]")
+_PLATE_WEIGHT = 2.0
+_PLATE_SUSPICION = 1.0
+_EMOJI_WEIGHT = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    category: str | None
+    urgent: bool  # a live situation: 112 (101 in Belgium) territory
+    off_topic: bool  # against the house rules of a watch room
+    off_topic_kind: str | None
+    plates: tuple[str, ...]
+    police_called: bool  # the text says 112/101/the police was called or informed
+    score: float  # evidence for the category (or off-topic kind, or follow-up) chosen
+
+
+@dataclass(slots=True)
+class _Trie:
+    children: dict[str, _Trie]
+    leaves: dict[str, tuple[object, ...]]  # leaf regex -> entry key
+
+
+_Key = tuple[object, ...]
+_Sub = tuple[re.Pattern[str], list[tuple[Entry, ...]]]
+
+
+class _Matcher:
+    """Compiled vocabulary for one concern group.
+
+    Finding terms and identifying them are split: a regex with a thousand capturing groups
+    is several times slower to run, so `word` and `inner` scan without groups, and only at
+    a hit a small regex for the terms starting with that character (`*_subs`) is matched
+    once to learn, from `lastindex`, which term it was.
+
+    `word` matches at word starts. It begins with a non-word character (the text gets a
+    leading space) instead of a look-behind, so the regex engine can skip from separator to
+    separator in its fast scanning loop. `inner` holds terms that may start inside a word
+    ("*diefstal"); they are also put in `word`, and inner hits at a word start are ignored,
+    so each occurrence counts once.
+    """
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        entries = list(entries)
+        inner = [e for e in entries if not e.word_start and e.pattern is None]
+        words = [e for e in entries if e.word_start or e.pattern is not None]
+        words += [replace(e, word_start=True) for e in inner if e.atoms[0][-1:].isalnum()]
+        self.word, self.word_subs = _compile(words, r"\W")
+        self.inner, self.inner_subs = _compile(inner, "")
+
+
+def _compile(entries: list[Entry], lead: str) -> tuple[re.Pattern[str], dict[str, _Sub]]:
+    patterns = [e for e in _unique(entries) if e.pattern is not None]
+    trie = _build_trie(e for e in entries if e.pattern is None)
+    heads = [f"(?:{e.pattern})" for e in patterns]
+    branches = [atom + _emit(child, None) for atom, child in trie.children.items()]
+    if not heads and not branches:
+        return re.compile(r"(?!)"), {}
+    scan = re.compile(lead + "(?:" + "|".join(heads + branches) + ")")
+    subs: dict[str, _Sub] = {}
+    for atom, child in trie.children.items():
+        order: list[_Key] = [e.key for e in patterns]
+        alternatives = [f"({e.pattern})" for e in patterns] + [atom + _emit(child, order)]
+        subs[atom[-1]] = (re.compile("|".join(alternatives)), _labels(entries, order))
+    return scan, subs
+
+
+def _unique(entries: Iterable[Entry]) -> list[Entry]:
+    seen: set[_Key] = set()
+    unique = []
+    for entry in entries:
+        if entry.key not in seen:
+            seen.add(entry.key)
+            unique.append(entry)
+    return unique
+
+
+def _labels(entries: list[Entry], order: list[_Key]) -> list[tuple[Entry, ...]]:
+    """Entries per capturing group (group 0 unused); weight-0 entries only block."""
+    by_key: dict[_Key, list[Entry]] = {}
+    for entry in entries:
+        group = by_key.setdefault(entry.key, [])
+        if entry.weight > 0:
+            group.append(entry)
+    return [()] + [tuple(by_key[key]) for key in order]
+
+
+def _build_trie(entries: Iterable[Entry]) -> _Trie:
+    root = _Trie({}, {})
+    for entry in _unique(entries):
+        node = root
+        for atom in entry.atoms:
+            node = node.children.setdefault(atom, _Trie({}, {}))
+        leaf = r"\w*" if entry.stem else (r"(?!\w)" if entry.word_end else "")
+        node.leaves[leaf + entry.tail] = entry.key
+    return root
+
+
+def _emit(node: _Trie, order: list[_Key] | None) -> str:
+    """Regex for a trie node; with `order`, leaves capture and their keys are appended to
+    it in group order.
+
+    Proximity terms go first, longest first (they are the most specific: "vermist* ~3 kat"
+    must beat the word "vermiste"), then longer words, then the node's own word, then its
+    stem.
+    """
+    leaves = sorted(node.leaves, key=lambda lf: (-len(node.leaves[lf][-1]), lf == r"\w*"))
+    near = [lf for lf in leaves if node.leaves[lf][-1]]
+    plain = [lf for lf in leaves if not node.leaves[lf][-1]]
+    parts = [_leaf(node, lf, order) for lf in near]
+    for atom in sorted(node.children, key=lambda a: (a.endswith("?"), a)):
+        parts.append(atom + _emit(node.children[atom], order))
+    parts += [_leaf(node, lf, order) for lf in plain]
+    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+
+
+def _leaf(node: _Trie, leaf: str, order: list[_Key] | None) -> str:
+    if order is None:
+        return f"(?:{leaf})" if "|" in leaf else leaf
+    order.append(node.leaves[leaf])
+    return f"({leaf})"
+
+
+_Scan = tuple[Callable[[str], Any], dict[str, tuple[Any, list[Any]]], int]
+
+
+class Classifier:
+    """Classifies message bodies with one vocabulary; build once, call for every message."""
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self.vocabulary = vocabulary
+        entries = vocabulary.entries
+        topic = _Matcher(e for e in entries if e.concern in ("category", "off_topic"))
+        cues = _Matcher(e for e in entries if e.concern in CUE_SECTIONS)
+
+        def topic_label(e: Entry) -> tuple[bool, str, float]:
+            return (e.concern == "category", e.label, e.weight)
+
+        def cue_label(e: Entry) -> tuple[int, float]:
+            return (_CUE_SLOT[e.concern], e.weight)
+
+        self._topic = _scans(topic, topic_label)
+        self._cues = _scans(cues, cue_label)
+        self._threshold = vocabulary.threshold
+        self._urgent_by_default = vocabulary.urgent_by_default
+        self._ongoing = vocabulary.ongoing
+
+    def __call__(self, text: str) -> Classification:
+        return self.classify(text)
+
+    def classify(self, text: str) -> Classification:
+        cleaned = clean(text[:MAX_CHARS])
+        folded = " " + squash(cleaned)
+        categories: dict[str, float] = {}
+        kinds: dict[str, float] = {}
+        for finditer, subs, lead in self._topic:
+            for m in finditer(folded):
+                start = m.start() + lead
+                if not lead and _at_word_start(folded, start):
+                    continue
+                match, labels = subs[folded[start]]
+                for is_category, label, weight in labels[match(folded, start).lastindex]:
+                    scores = categories if is_category else kinds
+                    scores[label] = scores.get(label, 0.0) + weight
+        cues = [0.0] * len(CUE_SECTIONS)
+        for finditer, subs, lead in self._cues:
+            for m in finditer(folded):
+                start = m.start() + lead
+                if not lead and _at_word_start(folded, start):
+                    continue
+                match, labels = subs[folded[start]]
+                for slot, weight in labels[match(folded, start).lastindex]:
+                    cues[slot] += weight
+        plates = extract_plates_clean(cleaned) if _DIGIT.search(cleaned) else ()
+        police_called = cues[_POLICE] > 0
+        if plates:
+            # Residents note a plate when a vehicle worries them: with any other hint of
+            # suspicion that is a suspicious-vehicle report.
+            categories["suspicious"] = categories.get("suspicious", 0.0) + _PLATE_SUSPICION
+
+        category, best = None, 0.0
+        if categories:
+            category = min(categories, key=lambda c: (-categories[c], _RANK[c]))
+            best = categories[category]
+        # A live situation lowers the bar ("NU iemand bezig bij de auto"), while an update
+        # or closing message ("brand is geblust", "update: ...") reports no new incident.
+        needed = 1.0 if cues[_URGENT] >= self._threshold else self._threshold
+        if category is not None and best >= needed and cues[_RESOLVED] < self._threshold:
+            return Classification(
+                category=category,
+                urgent=self._urgent(category, cues),
+                off_topic=False,
+                off_topic_kind=None,
+                plates=plates,
+                police_called=police_called,
+                score=best,
+            )
+
+        kind, off_score = None, 0.0
+        if kinds:
+            kind = max(kinds, key=kinds.__getitem__)
+            off_score = kinds[kind]
+        if off_score < _EMOJI_WEIGHT and folded.strip() and not _ALNUM.search(folded):
+            kind, off_score = "thanks_ok_emoji", _EMOJI_WEIGHT
+        # Weak incident words, follow-up cues and plates all argue for "on topic".
+        on_topic = (
+            cues[_URGENT]
+            + cues[_FOLLOWUP]
+            + cues[_POLICE]
+            + cues[_RESOLVED]
+            + best
+            + (_PLATE_WEIGHT if plates else 0.0)
+        )
+        off_topic = off_score > on_topic or on_topic == 0
+        return Classification(
+            category=None,
+            urgent=False,
+            off_topic=off_topic,
+            off_topic_kind=(kind or "chit_chat") if off_topic else None,
+            plates=plates,
+            police_called=police_called,
+            score=off_score if off_topic else on_topic,
+        )
+
+    def _urgent(self, category: str, cues: Sequence[float]) -> bool:
+        """Live now, as opposed to reported afterwards or already over."""
+        if cues[_RESOLVED] > 0:
+            return False
+        live, past = cues[_URGENT], cues[_PAST]
+        if category in self._urgent_by_default:
+            return category in self._ongoing or past <= live
+        return live >= self._threshold and live > past
+
+
+def _scans(matcher: _Matcher, label: Callable[[Entry], Any]) -> tuple[_Scan, ...]:
+    """(finditer, per-first-character (match, labels per group), lead) for each scan.
+
+    A scan with nothing to find still costs a pass over the text, so empty ones are left
+    out.
+    """
+    scans = []
+    for regex, subs, lead in (
+        (matcher.word, matcher.word_subs, 1),
+        (matcher.inner, matcher.inner_subs, 0),
+    ):
+        if subs:
+            table = {
+                ch: (rx.match, [tuple(label(e) for e in group) for group in groups])
+                for ch, (rx, groups) in subs.items()
+            }
+            scans.append((regex.finditer, table, lead))
+    return tuple(scans)
+
+
+def _at_word_start(text: str, start: int) -> bool:
+    """An inner-term hit that begins a word was already counted by the word scan."""
+    return text[start].isalnum() and not text[start - 1].isalnum()
+
+
+@lru_cache(maxsize=1)
+def _default_classifier() -> Classifier:
+    return Classifier(load_vocabulary())
+
+
+def classify(text: str) -> Classification:
+    """Classify with the default vocabulary (loaded once per process)."""
+    return _default_classifier().classify(text)
+
+
+def classifier_for(directory: Path | None = None) -> Classifier:
+    """A classifier for a vocabulary directory; None means the default (cached) one."""
+    if directory is None:
+        return _default_classifier()
+    return Classifier(load_vocabulary(directory))
+
+
+def to_contract(message_id: Any, c: Classification) -> dict[str, Any]:
+    """The `buurtbot classify` output object for one message (DESIGN.md section 2)."""
+    return {
+        "id": message_id,
+        "category": c.category,
+        "urgent": c.urgent,
+        "off_topic": c.off_topic,
+        "plates": list(c.plates),
+    }

@@ -1,0 +1,102 @@
+"""Incident records: one row per recognised report, updated on edit, removed on redaction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+
+from bot.store.database import Database, now_ms
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    room_id: str
+    event_id: str
+    sender: str
+    ts: int
+    category: str
+    urgent: bool
+    plates: tuple[str, ...]
+    excerpt: str
+    alert_event_id: str | None = None
+    reminder_event_id: str | None = None
+    id: int = 0
+
+    def with_(self, **changes: object) -> Incident:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+class IncidentRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def save(self, incident: Incident) -> Incident:
+        """Insert, or update the record of the same event (an edit re-classifies it)."""
+        await self._db.execute(
+            "INSERT INTO incidents (room_id, event_id, sender, ts, category, urgent, plates, "
+            "excerpt, alert_event_id, reminder_event_id, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (event_id) DO UPDATE SET category = excluded.category, "
+            "urgent = excluded.urgent, plates = excluded.plates, excerpt = excluded.excerpt, "
+            "alert_event_id = excluded.alert_event_id, "
+            "reminder_event_id = excluded.reminder_event_id, updated_at = excluded.updated_at",
+            (
+                incident.room_id,
+                incident.event_id,
+                incident.sender,
+                incident.ts,
+                incident.category,
+                int(incident.urgent),
+                json.dumps(list(incident.plates)),
+                incident.excerpt,
+                incident.alert_event_id,
+                incident.reminder_event_id,
+                now_ms(),
+            ),
+        )
+        saved = await self.get(incident.event_id)
+        assert saved is not None
+        return saved
+
+    async def get(self, event_id: str) -> Incident | None:
+        row = await self._db.fetchone("SELECT * FROM incidents WHERE event_id = ?", (event_id,))
+        return _incident(row) if row else None
+
+    async def delete(self, event_id: str) -> bool:
+        return await self._db.execute("DELETE FROM incidents WHERE event_id = ?", (event_id,)) > 0
+
+    async def recent(self, room_id: str | None = None, limit: int = 20) -> list[Incident]:
+        if room_id is None:
+            rows = await self._db.fetchall(
+                "SELECT * FROM incidents ORDER BY ts DESC LIMIT ?", (limit,)
+            )
+        else:
+            rows = await self._db.fetchall(
+                "SELECT * FROM incidents WHERE room_id = ? ORDER BY ts DESC LIMIT ?",
+                (room_id, limit),
+            )
+        return [_incident(row) for row in rows]
+
+    async def purge_older_than(self, cutoff_ms: int) -> int:
+        return await self._db.execute("DELETE FROM incidents WHERE ts < ?", (cutoff_ms,))
+
+    async def erase_sender(self, sender: str) -> int:
+        """AVG/GDPR: a moderator can erase everything stored about one person."""
+        return await self._db.execute("DELETE FROM incidents WHERE sender = ?", (sender,))
+
+
+def _incident(row: object) -> Incident:
+    r = row  # sqlite3.Row
+    return Incident(
+        room_id=r["room_id"],  # type: ignore[index]
+        event_id=r["event_id"],  # type: ignore[index]
+        sender=r["sender"],  # type: ignore[index]
+        ts=r["ts"],  # type: ignore[index]
+        category=r["category"],  # type: ignore[index]
+        urgent=bool(r["urgent"]),  # type: ignore[index]
+        plates=tuple(json.loads(r["plates"])),  # type: ignore[index]
+        excerpt=r["excerpt"],  # type: ignore[index]
+        alert_event_id=r["alert_event_id"],  # type: ignore[index]
+        reminder_event_id=r["reminder_event_id"],  # type: ignore[index]
+        id=r["id"],  # type: ignore[index]
+    )

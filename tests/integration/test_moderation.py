@@ -1,0 +1,180 @@
+"""Conduct rules and moderator tools on a real Synapse: what residents and beheerders notice."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from nio import RoomSendError
+
+from bot.resources import config_dir
+from tests.integration.conftest import Person, from_sender, replies_to, room_with_bot
+
+
+def body(event: dict[str, Any]) -> str:
+    return str(event.get("content", {}).get("body", ""))
+
+
+def in_thread_of(event_id: str, sender: str):
+    def check(event: dict[str, Any]) -> bool:
+        relates = event.get("content", {}).get("m.relates_to", {})
+        return (
+            event.get("sender") == sender
+            and relates.get("rel_type") == "m.thread"
+            and relates.get("event_id") == event_id
+        )
+
+    return check
+
+
+def house_rules(tmp_path: Path, mute: str = "24h", flood: tuple[int, str] = (6, "60s")) -> Path:
+    """The shipped house rules with a shorter mute or a tighter flood limit for the test."""
+    text = (config_dir() / "house_rules.toml").read_text()
+    text = text.replace(
+        'action = "mute", duration = "24h"', f'action = "mute", duration = "{mute}"'
+    )
+    text = text.replace("max_messages = 6", f"max_messages = {flood[0]}")
+    text = text.replace('window = "60s"', f'window = "{flood[1]}"')
+    path = tmp_path / "house_rules.toml"
+    path.write_text(text)
+    return path
+
+
+async def watch_room(make_user, start_bot, **settings: Any):
+    bot = await start_bot(**settings)
+    beheerder: Person = await make_user("beheerder", display_name="Bea Beheer")
+    bewoner: Person = await make_user("bewoner", display_name="Bram Bewoner")
+    room_id = await room_with_bot(beheerder, bot.user_id, [bewoner])
+    return bot, beheerder, bewoner, room_id
+
+
+async def can_post(person: Person, room_id: str) -> bool:
+    response = await person.client.room_send(
+        room_id, "m.room.message", {"msgtype": "m.text", "body": "test"},
+        ignore_unverified_devices=True,
+    )  # fmt: skip
+    return not isinstance(response, RoomSendError)
+
+
+async def wait_until_can_post(person: Person, room_id: str, wait_s: float = 30.0) -> None:
+    for _ in range(int(wait_s / 0.2)):
+        if await can_post(person, room_id):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("the mute was not lifted on time")
+
+
+async def test_off_topic_gets_thread_reminder_and_strike(make_user, start_bot) -> None:
+    bot, _beheerder, bewoner, room_id = await watch_room(make_user, start_bot)
+    sale = await bewoner.send(room_id, "Te koop: winterbanden voor een Polo, 80 euro")
+    reminder = await bewoner.wait_for(room_id, in_thread_of(sale, bot.user_id), what="reminder")
+    assert "reclame" in body(reminder).lower()
+    assert bewoner.user_id in reminder["content"]["m.mentions"]["user_ids"]
+    strikes = await bot.bot.services.store.conduct.strikes(room_id, bewoner.user_id)
+    assert [s.event_id for s in strikes] == [sale]
+    # A thread under a report is where discussion belongs: no reminder there.
+    report = await bewoner.send(room_id, "Verdachte man kijkt bij auto's naar binnen, Kerkstraat")
+    chat = await bewoner.send(
+        room_id, "Weet iemand een goede loodgieter?",
+        **{"m.relates_to": {"rel_type": "m.thread", "event_id": report}},
+    )  # fmt: skip
+    await asyncio.sleep(3)
+    assert not bewoner.received(room_id, replies_to(chat))
+
+
+async def test_third_strike_mutes_until_time_is_up(make_user, start_bot, tmp_path) -> None:
+    bot, _beheerder, bewoner, room_id = await watch_room(
+        make_user, start_bot, house_rules_file=house_rules(tmp_path, mute="8s")
+    )
+    for text in (
+        "Te koop: kinderfiets",
+        "Gratis af te halen: bankstel",
+        "Wie wil mijn oude tv kopen",
+    ):
+        sent = await bewoner.send(room_id, text)
+        await bewoner.wait_for(room_id, in_thread_of(sent, bot.user_id), what="reminder")
+    await bewoner.wait_for(
+        room_id, lambda e: from_sender(bot.user_id)(e) and "🔇" in body(e), what="mute notice"
+    )
+    assert not await can_post(bewoner, room_id), "a muted resident must be refused by Synapse"
+    await wait_until_can_post(bewoner, room_id)
+
+
+async def test_mute_command_survives_restart(make_user, start_bot) -> None:
+    bot, beheerder, bewoner, room_id = await watch_room(make_user, start_bot)
+    asked = await beheerder.send(room_id, f"!demp {bewoner.user_id} 12s spam")
+    await beheerder.wait_for(room_id, replies_to(asked), what="mute confirmation")
+    assert not await can_post(bewoner, room_id)
+    await bot.stop()
+    bot = await start_bot()
+    await asyncio.sleep(2)
+    assert not await can_post(bewoner, room_id), "still muted after the restart"
+    await wait_until_can_post(bewoner, room_id)
+
+
+async def test_moderator_kicks_and_resident_is_refused(make_user, start_bot) -> None:
+    bot, beheerder, bewoner, room_id = await watch_room(make_user, start_bot)
+    refused = await bewoner.send(room_id, f"!verwijder {beheerder.user_id}")
+    answer = await bewoner.wait_for(room_id, replies_to(refused), what="refusal")
+    assert "alleen voor beheerders" in body(answer)
+    assert beheerder.user_id in await beheerder.session.joined_members(room_id)
+
+    kick = await beheerder.send(room_id, "!verwijder Bram Bewoner blijft chatten")
+    await beheerder.wait_for(room_id, replies_to(kick), what="kick confirmation")
+    assert bewoner.user_id not in await beheerder.session.joined_members(room_id)
+    audit = await bot.bot.services.store.audit.recent(room_id=room_id)
+    assert any(a.action == "kick" and a.target == bewoner.user_id for a in audit)
+
+
+async def test_bad_arguments_get_clear_answers(make_user, start_bot) -> None:
+    bot, beheerder, bewoner, room_id = await watch_room(make_user, start_bot)
+    cases = {
+        f"!demp {bewoner.user_id} -5m": "negatieve",
+        f"!demp {bewoner.user_id} 10 jaar": "te lang",
+        "!demp @niemand:localhost": "zit niet",
+        "!demp geen_id:": "vind niemand",
+        f"!verwijder {bot.user_id}": "mezelf",
+        "!wis": "antwoord",
+    }
+    for command, expected in cases.items():
+        asked = await beheerder.send(room_id, command)
+        answer = await beheerder.wait_for(room_id, replies_to(asked), what=command)
+        assert expected in body(answer), (command, body(answer))
+    assert await can_post(bewoner, room_id)
+
+
+async def test_backlog_is_not_a_flood_but_a_live_burst_is(make_user, start_bot, tmp_path) -> None:
+    rules = house_rules(tmp_path, flood=(2, "3s"))
+    bot, _beheerder, bewoner, room_id = await watch_room(
+        make_user, start_bot, house_rules_file=rules
+    )
+    await bot.stop()
+    spaced = []
+    for n in range(4):
+        spaced.append(await bewoner.send(room_id, f"Update {n}: de man loopt richting de kerk"))
+        await asyncio.sleep(2)
+    bot = await start_bot(house_rules_file=rules)
+    await asyncio.sleep(4)
+    for event_id in spaced:
+        assert not bewoner.received(room_id, in_thread_of(event_id, bot.user_id)), "backlog flood"
+
+    burst = [await bewoner.send(room_id, f"Snel bericht {n}") for n in range(4)]
+    await bewoner.wait_for(
+        room_id,
+        lambda e: any(in_thread_of(b, bot.user_id)(e) for b in burst) and "Kort" in body(e),
+        what="flood reminder",
+    )
+
+
+async def test_signalement_guidance_is_private(make_user, start_bot) -> None:
+    bot, beheerder, bewoner, room_id = await watch_room(make_user, start_bot)
+    await bewoner.send(room_id, "Donkere man loopt hier rond")
+    await bewoner.wait_until(lambda: bool(bewoner.client.invited_rooms), what="DM invite")
+    dm = next(iter(bewoner.client.invited_rooms))
+    await bewoner.join(dm)
+    advice = await bewoner.wait_for(
+        dm, lambda e: from_sender(bot.user_id)(e) and e["type"] == "m.room.message", what="advice"
+    )
+    assert "kleding van boven naar beneden" in body(advice)
+    assert not beheerder.received(room_id, lambda e: "kleding van boven" in body(e))

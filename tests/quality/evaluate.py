@@ -1,0 +1,328 @@
+"""Quality evaluation of the incident classifier against a labelled message set.
+
+Usage::
+
+    python tests/quality/evaluate.py [path/to/messages.jsonl]
+
+The set (default ``tests/data/eval_messages.jsonl``) holds one JSON object per
+line in the ``buurtbot classify`` output format plus the text:
+``{"id", "text", "category", "urgent", "off_topic", "plates"}``.
+
+Each text is run through ``bot.domain.classifier.classify`` and compared with
+its labels. ``evaluate(rows)`` returns a :class:`Report` so tests can assert
+floors; running the module prints the figures as a table.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.domain.vocabulary import CATEGORIES
+
+NONE_LABEL = "none"
+"""Row label used in the per-category table for ``category == null``."""
+
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "eval_messages.jsonl"
+
+
+@dataclass(frozen=True)
+class Score:
+    """Precision / recall / F1 for one binary decision or one class."""
+
+    precision: float
+    recall: float
+    f1: float
+    support: int  # number of rows whose label is positive
+    predicted: int  # number of rows predicted positive
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the classifier said about one row, normalised to plain values."""
+
+    category: str | None
+    urgent: bool
+    off_topic: bool
+    plates: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One row where the prediction differs from the label in any field."""
+
+    id: str
+    text: str
+    expected: Prediction
+    got: Prediction
+    severity: int
+    fields: tuple[str, ...]
+
+
+@dataclass
+class Report:
+    """All figures of one evaluation run."""
+
+    n: int
+    per_category: dict[str, Score]  # the 11 categories plus "none"
+    macro_f1: float  # mean F1 over the 11 categories ("none" excluded)
+    macro_f1_with_none: float
+    category_accuracy: float
+    urgent: Score
+    off_topic: Score
+    plate_exact_accuracy: float  # rows whose predicted plate set equals the label set
+    plate_precision: float  # micro, over individual plates
+    plate_recall: float
+    plates_predicted: int
+    plates_expected: int
+    spurious_plates: list[tuple[str, str]] = field(default_factory=list)  # (row id, plate)
+    mistakes: list[Mistake] = field(default_factory=list)  # worst first
+
+    def worst(self, k: int = 20) -> list[Mistake]:
+        return self.mistakes[:k]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_rows(path: str | Path = DEFAULT_PATH) -> list[dict[str, Any]]:
+    """Read a JSON-lines file; blank lines are skipped, bad lines raise with a line number."""
+    rows: list[dict[str, Any]] = []
+    with Path(path).open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{lineno}: invalid JSON: {exc}") from exc
+    return rows
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def _ratio(num: int, den: int, *, empty: float) -> float:
+    return num / den if den else empty
+
+
+def _score(tp: int, fp: int, fn: int) -> Score:
+    support = tp + fn
+    predicted = tp + fp
+    # Nothing predicted: precision is vacuous (1.0) only if there was nothing to find,
+    # so a classifier that never says "yes" cannot pass a precision floor.
+    precision = _ratio(tp, predicted, empty=1.0 if support == 0 else 0.0)
+    recall = _ratio(tp, support, empty=1.0)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return Score(precision, recall, f1, support, predicted)
+
+
+def _binary(pairs: Iterable[tuple[bool, bool]]) -> Score:
+    tp = fp = fn = 0
+    for expected, got in pairs:
+        tp += expected and got
+        fp += got and not expected
+        fn += expected and not got
+    return _score(tp, fp, fn)
+
+
+def _plain(value: Any) -> Any:
+    """Enums and similar wrappers to their plain value."""
+    return getattr(value, "value", value)
+
+
+def _normalise(result: Any) -> Prediction:
+    """Accept an object with attributes or a mapping (e.g. a dict from the CLI)."""
+
+    def get(name: str, default: Any = None) -> Any:
+        if isinstance(result, Mapping):
+            return result.get(name, default)
+        return getattr(result, name, default)
+
+    category = _plain(get("category"))
+    if isinstance(category, str) and category.lower() in {"", "none", "null"}:
+        category = None
+    plates = get("plates") or ()
+    return Prediction(
+        category=category,
+        urgent=bool(get("urgent", False)),
+        off_topic=bool(get("off_topic", False)),
+        plates=frozenset(str(_plain(p)) for p in plates),
+    )
+
+
+def _expected(row: Mapping[str, Any]) -> Prediction:
+    return Prediction(
+        category=row["category"],
+        urgent=bool(row["urgent"]),
+        off_topic=bool(row["off_topic"]),
+        plates=frozenset(row["plates"]),
+    )
+
+
+def _severity(exp: Prediction, got: Prediction) -> tuple[int, tuple[str, ...]]:
+    """How much a resident or moderator would suffer from this mistake."""
+    sev = 0
+    fields: list[str] = []
+    if exp.category != got.category:
+        fields.append("category")
+        sev += 3
+        if exp.category is not None and got.category is None:
+            sev += 2  # a real incident went unnoticed
+    if exp.urgent != got.urgent:
+        fields.append("urgent")
+        sev += 4 if exp.urgent else 1  # a missed emergency is the worst outcome
+    if exp.off_topic != got.off_topic:
+        fields.append("off_topic")
+        sev += 4 if got.off_topic else 1  # a resident wrongly reprimanded
+    if exp.plates != got.plates:
+        fields.append("plates")
+        sev += 2 * len(got.plates - exp.plates) + len(exp.plates - got.plates)
+    return sev, tuple(fields)
+
+
+def evaluate(
+    rows: Sequence[Mapping[str, Any]],
+    classify: Callable[[str], Any] | None = None,
+) -> Report:
+    """Run ``classify`` over ``rows`` and compute the report.
+
+    ``classify`` defaults to ``bot.domain.classifier.classify``; pass another
+    callable to evaluate something else (it may return an object with the
+    attributes ``category, urgent, off_topic, plates`` or a mapping).
+    """
+    if classify is None:
+        from bot.domain.classifier import classify as default_classify
+
+        classify = default_classify
+
+    pairs: list[tuple[Mapping[str, Any], Prediction, Prediction]] = []
+    for row in rows:
+        pairs.append((row, _expected(row), _normalise(classify(row["text"]))))
+
+    labels = [*CATEGORIES, NONE_LABEL]
+
+    def lab(category: str | None) -> str:
+        return NONE_LABEL if category is None else category
+
+    per_category = {
+        c: _binary((lab(e.category) == c, lab(g.category) == c) for _, e, g in pairs)
+        for c in labels
+    }
+    # Predictions outside the contract count as wrong for every class (they are
+    # false negatives of the true class and nobody's true positive).
+    n = len(pairs)
+    macro = sum(per_category[c].f1 for c in CATEGORIES) / len(CATEGORIES)
+    macro_all = sum(per_category[c].f1 for c in labels) / len(labels)
+    accuracy = _ratio(sum(e.category == g.category for _, e, g in pairs), n, empty=0.0)
+
+    urgent = _binary((e.urgent, g.urgent) for _, e, g in pairs)
+    off_topic = _binary((e.off_topic, g.off_topic) for _, e, g in pairs)
+
+    plate_exact = _ratio(sum(e.plates == g.plates for _, e, g in pairs), n, empty=0.0)
+    p_tp = sum(len(e.plates & g.plates) for _, e, g in pairs)
+    p_pred = sum(len(g.plates) for _, e, g in pairs)
+    p_exp = sum(len(e.plates) for _, e, g in pairs)
+    spurious = [(str(r["id"]), p) for r, e, g in pairs for p in sorted(g.plates - e.plates)]
+
+    mistakes: list[Mistake] = []
+    for row, e, g in pairs:
+        sev, fields = _severity(e, g)
+        if fields:
+            mistakes.append(Mistake(str(row["id"]), row["text"], e, g, sev, fields))
+    mistakes.sort(key=lambda m: (-m.severity, m.id))
+
+    return Report(
+        n=n,
+        per_category=per_category,
+        macro_f1=macro,
+        macro_f1_with_none=macro_all,
+        category_accuracy=accuracy,
+        urgent=urgent,
+        off_topic=off_topic,
+        plate_exact_accuracy=plate_exact,
+        plate_precision=_ratio(p_tp, p_pred, empty=1.0),
+        plate_recall=_ratio(p_tp, p_exp, empty=1.0),
+        plates_predicted=p_pred,
+        plates_expected=p_exp,
+        spurious_plates=spurious,
+        mistakes=mistakes,
+    )
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _fmt_pred(p: Prediction) -> str:
+    parts = [p.category or "-"]
+    if p.urgent:
+        parts.append("U")
+    if p.off_topic:
+        parts.append("OT")
+    if p.plates:
+        parts.append(",".join(sorted(p.plates)))
+    return " ".join(parts)
+
+
+def _truncate(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_report(report: Report, worst: int = 20) -> str:
+    out: list[str] = []
+    out.append(f"Evaluated {report.n} messages\n")
+    out.append(f"{'category':<16}{'prec':>7}{'recall':>8}{'f1':>7}{'support':>9}{'pred':>6}")
+    out.append("-" * 53)
+    for name, s in report.per_category.items():
+        out.append(
+            f"{name:<16}{s.precision:>7.2f}{s.recall:>8.2f}{s.f1:>7.2f}{s.support:>9}{s.predicted:>6}"
+        )
+    out.append("-" * 53)
+    out.append(f"{'macro F1 (11 categories)':<34}{report.macro_f1:>7.3f}")
+    out.append(f"{'macro F1 (incl. none)':<34}{report.macro_f1_with_none:>7.3f}")
+    out.append(f"{'category accuracy':<34}{report.category_accuracy:>7.3f}")
+    out.append("")
+    for name, s in (("urgent", report.urgent), ("off_topic", report.off_topic)):
+        out.append(
+            f"{name:<10} precision {s.precision:.3f}  recall {s.recall:.3f}  "
+            f"f1 {s.f1:.3f}  (labelled {s.support}, predicted {s.predicted})"
+        )
+    out.append(
+        f"plates     exact-set accuracy {report.plate_exact_accuracy:.3f}  "
+        f"precision {report.plate_precision:.3f}  recall {report.plate_recall:.3f}  "
+        f"(labelled {report.plates_expected}, predicted {report.plates_predicted})"
+    )
+    if report.spurious_plates:
+        shown = ", ".join(f"{i}:{p}" for i, p in report.spurious_plates[:10])
+        out.append(f"           spurious plates: {shown}")
+    out.append("")
+    mistakes = report.worst(worst)
+    out.append(f"{len(report.mistakes)} rows with any mistake; worst {len(mistakes)}:")
+    out.append(f"{'id':<6}{'sev':>4}  {'expected':<26}{'got':<26}text")
+    for m in mistakes:
+        out.append(
+            f"{m.id:<6}{m.severity:>4}  {_truncate(_fmt_pred(m.expected), 25):<26}"
+            f"{_truncate(_fmt_pred(m.got), 25):<26}{_truncate(m.text, 70)}"
+        )
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    path = Path(args[0]) if args else DEFAULT_PATH
+    report = evaluate(load_rows(path))
+    print(format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    # Allow `python tests/quality/evaluate.py` from the project root without install.
+    root = str(Path(__file__).resolve().parents[2])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    raise SystemExit(main())
