@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -99,7 +100,7 @@ class Bot:
             return
         await membership.ensure_coordination_room()
         await membership.process(response)
-        events = self._timeline(services, response) if token is not None else []
+        events = await self._new_events(services, response, token) if token is not None else []
         if token is None:
             log.info("first start: skipping the history of %d rooms", len(response.rooms.join))
         await store.inbox.accept_batch(response.next_batch, events)
@@ -111,22 +112,37 @@ class Bot:
     ) -> None:
         store, client = services.store, services.client
         last_prune = 0.0
+        delay = 1.0
         while not self._stop.is_set():
-            token = await store.state.sync_token()
-            response = await self._sync_until_ok(
-                client, token, timeout_ms=self.settings.sync_timeout_ms, full_state=False
-            )
-            if response is None:
-                return
-            await membership.process(response)
-            added = await store.inbox.accept_batch(
-                response.next_batch, self._timeline(services, response)
-            )
+            try:
+                token = await store.state.sync_token()
+                response = await self._sync_until_ok(
+                    client, token, timeout_ms=self.settings.sync_timeout_ms, full_state=False
+                )
+                if response is None:
+                    return
+                await membership.process(response)
+                events = await self._new_events(services, response, token)
+                added = await store.inbox.accept_batch(response.next_batch, events)
+            except sqlite3.OperationalError as exc:
+                # Locked or full: the batch was not stored and the token not advanced, so
+                # fetching the same batch again later loses nothing.
+                log.error("database unavailable (%s); retrying the sync in %.0f s", exc, delay)
+                client.forget_sync_position()
+                await self._pause(delay)
+                delay = min(delay * 2, self.settings.max_backoff_seconds)
+                continue
+            delay = 1.0
             dispatcher.submit(added)
             await client.after_sync()
             if time.monotonic() - last_prune > PRUNE_INTERVAL_S:
                 last_prune = time.monotonic()
                 await store.inbox.prune_handled()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake up at once when asked to stop."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
 
     async def _sync_until_ok(
         self, client: MatrixClient, token: str | None, timeout_ms: int, full_state: bool
@@ -144,8 +160,7 @@ class Bot:
                 log.warning("sync failed (%s); retrying in %.0f s", exc, delay)
             except Exception:
                 log.exception("sync failed unexpectedly; retrying in %.0f s", delay)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=delay)
+            await self._pause(delay)
             delay = min(delay * 2, self.settings.max_backoff_seconds)
         return None
 
@@ -161,25 +176,42 @@ class Bot:
             await task
         return None
 
-    def _timeline(self, services: Services, response: SyncResponse) -> list[tuple[str, dict]]:
-        """The new timeline events worth handling, decrypted where we hold the keys."""
-        me = services.client.user_id
-        events: list[tuple[str, dict]] = []
+    async def _new_events(
+        self, services: Services, response: SyncResponse, since: str | None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The batch's timeline events worth handling, decrypted where we hold the keys.
+
+        A room with more new events than the sync returns comes back "limited": the gap
+        between our last token and the returned events is fetched with /messages, so a busy
+        room after downtime (or a crash) loses nothing.
+        """
+        client = services.client
+        events: list[tuple[str, dict[str, Any]]] = []
         for room_id, info in response.rooms.join.items():
-            for event in info.timeline.events:
-                if isinstance(event, MegolmEvent):
-                    log.warning(
-                        "undecryptable event %s in %s from %s (megolm session %s not shared)",
-                        event.event_id,
-                        room_id,
-                        event.sender,
-                        event.session_id,
-                    )
-                    continue
-                source = getattr(event, "source", None)
-                if not isinstance(source, dict) or source.get("sender") == me:
-                    continue
-                if "state_key" in source:
-                    continue
-                events.append((room_id, source))
+            timeline: list[Any] = list(info.timeline.events)
+            if info.timeline.limited and since is not None and info.timeline.prev_batch:
+                gap = await client.backfill(room_id, info.timeline.prev_batch, since)
+                log.info("filled a gap of %d events in %s", len(gap), room_id)
+                timeline = gap + timeline
+            events.extend((room_id, source) for source in self._usable(client, room_id, timeline))
         return events
+
+    @staticmethod
+    def _usable(client: MatrixClient, room_id: str, timeline: list[Any]) -> list[dict[str, Any]]:
+        sources = []
+        for event in timeline:
+            if isinstance(event, MegolmEvent):
+                log.warning(
+                    "undecryptable event %s in %s from %s (megolm session %s not shared)",
+                    event.event_id,
+                    room_id,
+                    event.sender,
+                    event.session_id,
+                )
+                continue
+            source = getattr(event, "source", None)
+            if not isinstance(source, dict) or source.get("sender") == client.user_id:
+                continue
+            if "state_key" not in source:
+                sources.append(source)
+        return sources

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 
 from bot.domain.commands import CommandCall, parse_command
-from bot.domain.message import EventKind, Message, parse_event
+from bot.domain.message import EventKind, Message, looks_like_text_message, parse_event
 from bot.features.base import CommandSpec, Context, Feature, Permission
 from bot.services import Services
 from bot.store.inbox import InboxItem
@@ -96,20 +97,43 @@ class Dispatcher:
         while True:
             item = await queue.get()
             try:
-                await self._handle(item)
-                await self.services.store.inbox.mark_handled(item)
+                await self._handle_until_stored(item)
                 self.handled += 1
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("failed to handle event %s in %s", item.event_id, room_id)
             finally:
                 queue.task_done()
+
+    async def _handle_until_stored(self, item: InboxItem) -> None:
+        """Handle an event and mark it handled, retrying while the database is unavailable.
+
+        Handling is idempotent (transaction IDs per event, upserts in the store), so doing it
+        again after a locked or full database is safe, and nothing it should record is lost.
+        """
+        delay = 1.0
+        while True:
+            try:
+                try:
+                    await self._handle(item)
+                except sqlite3.OperationalError:
+                    raise
+                except Exception:
+                    log.exception("failed to handle event %s in %s", item.event_id, item.room_id)
+                await self.services.store.inbox.mark_handled(item)
+                return
+            except sqlite3.OperationalError as exc:
+                log.error(
+                    "database unavailable (%s) while handling %s; retrying in %.0f s",
+                    exc,
+                    item.event_id,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.services.settings.max_backoff_seconds)
 
     async def _handle(self, item: InboxItem) -> None:
         message = parse_event(item.room_id, item.event)
         if message is None:
-            log.debug("skipped event %s: not a message we handle", item.event_id)
+            if looks_like_text_message(item.event):
+                log.info("skipped malformed message %s in %s", item.event_id, item.room_id)
             return
         if message.sender == self.services.client.user_id:
             return
@@ -117,6 +141,8 @@ class Dispatcher:
         ctx = Context(self.services, message, room, self.services.settings.language)
         try:
             await self._route(ctx)
+        except sqlite3.OperationalError:
+            raise  # transient: retried by the worker
         except Exception:
             log.exception("handler failed for event %s in %s", message.event_id, message.room_id)
             if message.kind is EventKind.MESSAGE and self._as_command(message):

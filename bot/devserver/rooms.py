@@ -6,6 +6,7 @@ which has its own adapter in ``bot/matrix``.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -90,6 +91,17 @@ class UserSession:
     ) -> None:
         path = f"/_matrix/client/v3/rooms/{quote(room_id)}/state/{event_type}/{quote(state_key)}"
         await self.request("PUT", path, content)
+
+    async def send_text(self, room_id: str, body: str) -> str:
+        """An unencrypted text message (for plain rooms in tests and demos)."""
+        path = f"/_matrix/client/v3/rooms/{quote(room_id)}/send/m.room.message/{uuid.uuid4().hex}"
+        data = await self.request("PUT", path, {"msgtype": "m.text", "body": body})
+        return str(data["event_id"])
+
+    async def messages(self, room_id: str, limit: int = 500) -> list[dict[str, Any]]:
+        """The room's latest events, newest first, as the server stores them."""
+        path = f"/_matrix/client/v3/rooms/{quote(room_id)}/messages?dir=b&limit={limit}"
+        return list((await self.request("GET", path))["chunk"])
 
     async def joined_members(self, room_id: str) -> set[str]:
         path = f"/_matrix/client/v3/rooms/{quote(room_id)}/joined_members"

@@ -57,6 +57,15 @@ def _strip_fallback(body: str) -> str:
     return _REPLY_FALLBACK.sub("", body, count=1)
 
 
+def looks_like_text_message(event: Any) -> bool:
+    """A message meant as text (so a failure to parse it is worth a log line), as opposed to
+    images, state and other events the bot simply does not handle."""
+    if not isinstance(event, dict) or event.get("type") != "m.room.message":
+        return False
+    content = event.get("content")
+    return not isinstance(content, dict) or content.get("msgtype") in (*TEXT_MSGTYPES, None)
+
+
 def parse_event(room_id: str, event: dict[str, Any]) -> Message | None:
     """The handler-facing view of one event, or ``None`` for anything not worth handling."""
     if not isinstance(event, dict):

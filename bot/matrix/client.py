@@ -23,7 +23,9 @@ from nio import (
     JoinError,
     LocalProtocolError,
     LoginResponse,
+    MessageDirection,
     RoomGetStateEventError,
+    RoomMessagesResponse,
     RoomPreset,
     RoomResolveAliasResponse,
     RoomVisibility,
@@ -44,6 +46,11 @@ HTML_FORMAT = "org.matrix.custom.html"
 PERMANENT_ERRCODES = frozenset(
     {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_TOKEN", "M_BAD_JSON", "M_NOT_JSON", "M_TOO_LARGE"}
 )
+
+
+# Enough timeline per room that a gap (and a /messages backfill) is the exception.
+SYNC_FILTER = {"room": {"timeline": {"limit": 100}}}
+BACKFILL_LIMIT = 5000
 
 
 class MatrixError(Exception):
@@ -155,11 +162,33 @@ class MatrixClient:
     # -- sync ----------------------------------------------------------------------------
 
     async def sync(self, since: str | None, timeout_ms: int, full_state: bool) -> SyncResponse:
-        response = await self.nio.sync(timeout=timeout_ms, since=since, full_state=full_state)
+        response = await self.nio.sync(
+            timeout=timeout_ms, since=since, full_state=full_state, sync_filter=SYNC_FILTER
+        )
         if isinstance(response, SyncError):
             raise MatrixError("sync", response.status_code, response.message or "", False)
         self._remember_state(response)
         return response
+
+    async def backfill(self, room_id: str, start: str, stop: str) -> list[Any]:
+        """Events between two tokens, oldest first (decrypted by nio where possible)."""
+        newest_first: list[Any] = []
+        token: str | None = start
+        while token and len(newest_first) < BACKFILL_LIMIT:
+            response = await self.nio.room_messages(
+                room_id, start=token, end=stop, direction=MessageDirection.back, limit=100
+            )
+            if not isinstance(response, RoomMessagesResponse):
+                raise MatrixError("backfill", response.status_code, response.message, False)
+            newest_first.extend(response.chunk)
+            if not response.chunk or not response.end or response.end == token:
+                break
+            token = response.end
+        return list(reversed(newest_first))
+
+    def forget_sync_position(self) -> None:
+        """Make nio process a repeated batch again (it skips a ``next_batch`` it has seen)."""
+        self.nio.next_batch = ""
 
     async def after_sync(self) -> None:
         """The E2EE housekeeping nio's ``sync_forever`` would do: keys out, keys in."""

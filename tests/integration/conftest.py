@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from nio import AsyncClient, AsyncClientConfig
@@ -149,8 +148,7 @@ class Person:
 
     async def raw_history(self, room_id: str, limit: int = 100) -> list[dict[str, Any]]:
         """Events as the server stores them (still encrypted in an encrypted room)."""
-        path = f"/_matrix/client/v3/rooms/{quote(room_id)}/messages?dir=b&limit={limit}"
-        return list((await self.session.request("GET", path))["chunk"])
+        return await self.session.messages(room_id, limit)
 
 
 def replies_to(event_id: str) -> Callable[[dict[str, Any]], bool]:
