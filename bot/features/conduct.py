@@ -49,6 +49,11 @@ class ConductFeature(Feature):
     def rules_for(self, room_id: str) -> HouseRules:
         return self.book.for_room(room_id)
 
+    def forget(self, user_id: str) -> None:
+        """Drop a person's recent message times (erasure on request)."""
+        for detector in self._floods.values():
+            detector.forget_user(user_id)
+
     def _flooded(self, rules: HouseRules, ctx: Context) -> bool:
         flood = rules.flood
         if not flood.rule.enabled:

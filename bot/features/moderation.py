@@ -291,6 +291,31 @@ class ModerationFeature(Feature):
         )
         await ctx.reply(ctx.t("moderation.pardoned", user=target, count=cleared))
 
+    @command(
+        "vergeet", "forget", help="help.vergeet", usage="usage.target",
+        permission=Permission.MODERATOR,
+    )  # fmt: skip
+    async def forget(self, ctx: Context, call: CommandCall) -> None:
+        """AVG/GDPR: erase what the bot stored about a person (reports and strikes).
+
+        The audit line of the erasure itself stays: it proves the request was honoured.
+        """
+        found = await self._target(ctx, call, must_be_member=False)
+        if found is None:
+            return
+        target, _ = found
+        store = self.services.store
+        reports = await store.incidents.erase_sender(target)
+        strikes = await store.conduct.erase_user(target)
+        self.conduct.forget(target)
+        msg = ctx.message
+        await self.sanctions.audit(
+            msg.room_id, msg.sender, "forget", target, key=f"forget:{msg.event_id}"
+        )
+        await ctx.reply(
+            ctx.t("moderation.forgotten", user=target, reports=reports, strikes=strikes)
+        )
+
 
 def _when(ts_ms: int) -> str:
     return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).astimezone().strftime("%d-%m %H:%M")

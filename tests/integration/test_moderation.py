@@ -178,3 +178,18 @@ async def test_signalement_guidance_is_private(make_user, start_bot) -> None:
     )
     assert "kleding van boven naar beneden" in body(advice)
     assert not beheerder.received(room_id, lambda e: "kleding van boven" in body(e))
+
+
+async def test_moderator_can_erase_a_persons_data(make_user, start_bot) -> None:
+    bot, beheerder, bewoner, room_id = await watch_room(make_user, start_bot)
+    store = bot.bot.services.store
+    report = await bewoner.send(room_id, "Vannacht is mijn fiets gestolen uit de schuur")
+    sale = await bewoner.send(room_id, "Te koop: grasmaaier, 50 euro")
+    await bewoner.wait_for(room_id, in_thread_of(sale, bot.user_id), what="reminder")
+    assert await store.incidents.get(report) is not None
+
+    asked = await beheerder.send(room_id, f"!vergeet {bewoner.user_id}")
+    answer = await beheerder.wait_for(room_id, replies_to(asked), what="erasure")
+    assert "gewist" in body(answer)
+    assert await store.incidents.get(report) is None
+    assert await store.conduct.strikes(room_id, bewoner.user_id) == []
