@@ -7,8 +7,9 @@ instead of letting the homeserver refuse halfway.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from bot.domain.commands import CommandCall
@@ -24,6 +25,28 @@ from bot.matrix.client import MatrixError
 from bot.services import Services
 
 DEFAULT_MUTE_S = 24 * 3600
+
+# Moderator tools act on a watch room; the ladder and the audit are per room.
+moderator_command = functools.partial(command, permission=Permission.MODERATOR, where=Where.WATCH)
+
+PersonHandler = Callable[["ModerationFeature", Context, str, str], Awaitable[None]]
+CallHandler = Callable[["ModerationFeature", Context, CommandCall], Awaitable[None]]
+
+
+def about_someone(must_be_member: bool = True) -> Callable[[PersonHandler], CallHandler]:
+    """Resolve and check the person a command is about before the handler runs; the handler
+    gets ``(ctx, target, rest_of_arguments)`` and never sees an invalid target."""
+
+    def wrap(handler: PersonHandler) -> CallHandler:
+        @functools.wraps(handler)
+        async def run(self: ModerationFeature, ctx: Context, call: CommandCall) -> None:
+            found = await self._target(ctx, call, must_be_member=must_be_member)
+            if found is not None:
+                await handler(self, ctx, *found)
+
+        return run
+
+    return wrap
 
 
 class ModerationFeature(Feature):
@@ -123,15 +146,9 @@ class ModerationFeature(Feature):
         saar = rules.saar.get(ctx.language).strip()
         await ctx.reply(ctx.t("moderation.rules", rules=_paragraphs(text), saar=_paragraphs(saar)))
 
-    @command(
-        "waarschuw", "warn", help="help.waarschuw", usage="usage.target_reason",
-        permission=Permission.MODERATOR, where=Where.WATCH,
-    )  # fmt: skip
-    async def warn(self, ctx: Context, call: CommandCall) -> None:
-        found = await self._target(ctx, call)
-        if found is None:
-            return
-        target, reason = found
+    @moderator_command("waarschuw", "warn", help="help.waarschuw", usage="usage.target_reason")
+    @about_someone()
+    async def warn(self, ctx: Context, target: str, reason: str) -> None:
         msg = ctx.message
         await self.sanctions.strike(
             msg.room_id, target, msg.ts, "warning", msg.sender, msg.event_id
@@ -154,15 +171,9 @@ class ModerationFeature(Feature):
             mention_users=[target],
         )
 
-    @command(
-        "demp", "mute", help="help.demp", usage="usage.target_duration",
-        permission=Permission.MODERATOR, where=Where.WATCH,
-    )  # fmt: skip
-    async def mute(self, ctx: Context, call: CommandCall) -> None:
-        found = await self._target(ctx, call)
-        if found is None:
-            return
-        target, rest = found
+    @moderator_command("demp", "mute", help="help.demp", usage="usage.target_duration")
+    @about_someone()
+    async def mute(self, ctx: Context, target: str, rest: str) -> None:
         parsed = await self._duration(ctx, rest)
         if parsed is None:
             return
@@ -178,15 +189,9 @@ class ModerationFeature(Feature):
             duration=format_duration(seconds, ctx.language),
         )
 
-    @command(
-        "ontdemp", "unmute", help="help.ontdemp", usage="usage.target",
-        permission=Permission.MODERATOR, where=Where.WATCH,
-    )  # fmt: skip
-    async def unmute(self, ctx: Context, call: CommandCall) -> None:
-        found = await self._target(ctx, call)
-        if found is None:
-            return
-        target, _ = found
+    @moderator_command("ontdemp", "unmute", help="help.ontdemp", usage="usage.target")
+    @about_someone()
+    async def unmute(self, ctx: Context, target: str, _: str) -> None:
         msg = ctx.message
         if await self.services.store.conduct.mute(msg.room_id, target) is None:
             await ctx.reply(ctx.t("moderation.not_muted", user=target))
@@ -198,36 +203,33 @@ class ModerationFeature(Feature):
             user=self.sanctions.who(msg.room_id, target),
         )
 
-    @command(
-        "verwijder", "kick", help="help.verwijder", usage="usage.target_reason",
-        permission=Permission.MODERATOR, where=Where.WATCH,
-    )  # fmt: skip
-    async def kick(self, ctx: Context, call: CommandCall) -> None:
-        await self._remove(ctx, call, "kick")
-
-    @command(
-        "verban", "ban", help="help.verban", usage="usage.target_reason",
-        permission=Permission.MODERATOR, where=Where.WATCH,
-    )  # fmt: skip
-    async def ban(self, ctx: Context, call: CommandCall) -> None:
-        await self._remove(ctx, call, "ban")
-
-    async def _remove(self, ctx: Context, call: CommandCall, how: str) -> None:
-        """Kick or ban; a ban also works for someone who already left."""
-        found = await self._target(ctx, call, must_be_member=how == "kick")
-        if found is None:
-            return
-        target, reason = found
+    @moderator_command("verwijder", "kick", help="help.verwijder", usage="usage.target_reason")
+    @about_someone()
+    async def kick(self, ctx: Context, target: str, reason: str) -> None:
         msg = ctx.message
-        action = self.sanctions.kick if how == "kick" else self.sanctions.ban
         await self._act(
             ctx,
-            action(msg.room_id, target, msg.sender, reason or None, f"{how}:{msg.event_id}"),
-            "moderation.kicked" if how == "kick" else "moderation.banned",
+            self.sanctions.kick(
+                msg.room_id, target, msg.sender, reason or None, f"kick:{msg.event_id}"
+            ),
+            "moderation.kicked",
             user=target,
         )
 
-    @command("wis", "redact", help="help.wis", permission=Permission.MODERATOR, where=Where.WATCH)
+    @moderator_command("verban", "ban", help="help.verban", usage="usage.target_reason")
+    @about_someone(must_be_member=False)  # a ban also keeps out someone who already left
+    async def ban(self, ctx: Context, target: str, reason: str) -> None:
+        msg = ctx.message
+        await self._act(
+            ctx,
+            self.sanctions.ban(
+                msg.room_id, target, msg.sender, reason or None, f"ban:{msg.event_id}"
+            ),
+            "moderation.banned",
+            user=target,
+        )
+
+    @moderator_command("wis", "redact", help="help.wis")
     async def redact(self, ctx: Context, call: CommandCall) -> None:
         msg = ctx.message
         if msg.reply_to is None:
@@ -244,15 +246,9 @@ class ModerationFeature(Feature):
             "moderation.redacted",
         )
 
-    @command(
-        "overtredingen", "strikes", help="help.overtredingen", usage="usage.target",
-        permission=Permission.MODERATOR, where=Where.WATCH,
-    )  # fmt: skip
-    async def strikes(self, ctx: Context, call: CommandCall) -> None:
-        found = await self._target(ctx, call, must_be_member=False)
-        if found is None:
-            return
-        target, _ = found
+    @moderator_command("overtredingen", "strikes", help="help.overtredingen", usage="usage.target")
+    @about_someone(must_be_member=False)
+    async def strikes(self, ctx: Context, target: str, _: str) -> None:
         room_id = ctx.message.room_id
         window = self.rules(ctx).ladder.strike_window_s
         since = int(time.time() * 1000) - window * 1000
@@ -275,15 +271,9 @@ class ModerationFeature(Feature):
             )
         )
 
-    @command(
-        "vergeef", "pardon", help="help.vergeef", usage="usage.target",
-        permission=Permission.MODERATOR, where=Where.WATCH,
-    )  # fmt: skip
-    async def pardon(self, ctx: Context, call: CommandCall) -> None:
-        found = await self._target(ctx, call, must_be_member=False)
-        if found is None:
-            return
-        target, _ = found
+    @moderator_command("vergeef", "pardon", help="help.vergeef", usage="usage.target")
+    @about_someone(must_be_member=False)
+    async def pardon(self, ctx: Context, target: str, _: str) -> None:
         msg = ctx.message
         cleared = await self.services.store.conduct.clear_strikes(msg.room_id, target)
         await self.sanctions.audit(
@@ -292,18 +282,18 @@ class ModerationFeature(Feature):
         await ctx.reply(ctx.t("moderation.pardoned", user=target, count=cleared))
 
     @command(
-        "vergeet", "forget", help="help.vergeet", usage="usage.target",
+        "vergeet",
+        "forget",
+        help="help.vergeet",
+        usage="usage.target",
         permission=Permission.MODERATOR,
-    )  # fmt: skip
-    async def forget(self, ctx: Context, call: CommandCall) -> None:
+    )
+    @about_someone(must_be_member=False)
+    async def forget(self, ctx: Context, target: str, _: str) -> None:
         """AVG/GDPR: erase what the bot stored about a person (reports and strikes).
 
         The audit line of the erasure itself stays: it proves the request was honoured.
         """
-        found = await self._target(ctx, call, must_be_member=False)
-        if found is None:
-            return
-        target, _ = found
         store = self.services.store
         reports = await store.incidents.erase_sender(target)
         strikes = await store.conduct.erase_user(target)
