@@ -145,6 +145,7 @@ def parse_alert(body: str, *, default_action: str = DEFAULT_ACTION) -> AlertPars
     """
     values: dict[AlertField, list[str]] = {}
     unknown: list[str] = []
+    seen_unknown: set[str] = set()  # a list lookup per line would be quadratic
     preamble: list[str] = []
     current = preamble
     for line in body.splitlines():
@@ -156,7 +157,8 @@ def parse_alert(body: str, *, default_action: str = DEFAULT_ACTION) -> AlertPars
         if known is None:
             # Kept as text of the field it appears in: dropping "Opgelet: gewapend"
             # from a police alert would be worse than showing it oddly placed.
-            if label not in unknown:
+            if label not in seen_unknown:
+                seen_unknown.add(label)
                 unknown.append(label)
             current.append(line)
             continue
