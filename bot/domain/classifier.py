@@ -11,11 +11,11 @@ over the vaguer term inside it ("gestolen").
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.domain.plates import extract_plates_clean
 from bot.domain.text import clean, squash
@@ -54,14 +54,19 @@ assert set(_PRIORITY) == set(CATEGORIES)
 _URGENT, _PAST, _RESOLVED, _POLICE, _FOLLOWUP = range(len(CUE_SECTIONS))
 _CUE_SLOT = {name: i for i, name in enumerate(CUE_SECTIONS)}
 _ALNUM = re.compile(r"[^\W_]")
-_DIGIT = re.compile(r"[0-9]")
 _PLATE_WEIGHT = 2.0
 _PLATE_SUSPICION = 1.0
 _EMOJI_WEIGHT = 2.0
 
 
-@dataclass(frozen=True, slots=True)
-class Classification:
+class Classification(NamedTuple):
+    """The verdict on one message.
+
+    A named tuple rather than a frozen dataclass: one is built for every message, and a
+    frozen dataclass's `__init__` (a guarded `object.__setattr__` per field) took over a
+    microsecond of that message's budget; a named tuple is just as immutable.
+    """
+
     category: str | None
     urgent: bool  # a live situation: 112 (101 in Belgium) territory
     off_topic: bool  # against the house rules of a watch room
@@ -98,6 +103,7 @@ class _Matcher:
 
     def __init__(self, entries: Iterable[Entry]) -> None:
         entries = list(entries)
+        self.has_patterns = any(e.pattern is not None for e in entries)
         inner = [e for e in entries if not e.word_start and e.pattern is None]
         words = [e for e in entries if e.word_start or e.pattern is not None]
         words += [replace(e, word_start=True) for e in inner if e.atoms[0][-1:].isalnum()]
@@ -177,7 +183,59 @@ def _leaf(node: _Trie, leaf: str, order: list[_Key] | None) -> str:
     return f"({leaf})"
 
 
-_Scan = tuple[Callable[[str], Any], dict[str, tuple[Any, list[Any]]], int]
+# What one vocabulary hit adds: (tally, key, weight). `tally` picks the per-message dict
+# (categories, off-topic kinds or cues); weights of equal keys add up.
+_Label = tuple[int, Any, float]
+_CATEGORY_TALLY, _KIND_TALLY, _CUE_TALLY = range(3)
+_NO_CUES = dict.fromkeys(range(len(CUE_SECTIONS)), 0.0)
+# Identified hits remembered per scan: a few hundred distinct words cover nearly all hits;
+# the memo is emptied when full, and long matches (stems, proximity) are not kept.
+_MEMO_ENTRIES = 4096
+_MEMO_KEY_CHARS = 48
+
+
+class _Scan:
+    """One pass over the text for a group of terms, and identification of its hits.
+
+    Identifying a hit re-runs the capturing regex for its first character, which costs
+    more than finding it. Which term that regex picks depends only on the matched text
+    and, through `(?!\\w)`, on the character after it, so labels are memoised by that
+    text. ASCII text (nearly all messages) is scanned by a re.ASCII copy of the regex:
+    its \\w and \\W are table look-ups instead of Unicode property calls, and on ASCII
+    text both agree (the vocabulary spells out the one difference, in \\s). Vocabulary
+    patterns (`re:`) are free-form, so a scan that has them takes neither shortcut.
+    """
+
+    __slots__ = ("_memoise", "_subs", "ascii_finditer", "finditer", "lead", "memo")
+
+    def __init__(
+        self,
+        regex: re.Pattern[str],
+        subs: dict[str, _Sub],
+        lead: int,
+        label: Callable[[Entry], _Label],
+        fast: bool,
+    ) -> None:
+        self.finditer = regex.finditer
+        ascii_regex = re.compile(regex.pattern, re.ASCII) if fast else regex
+        self.ascii_finditer = ascii_regex.finditer
+        self.lead = lead  # 1: the regex consumes the separator before the term
+        self.memo: dict[str, tuple[_Label, ...]] = {}
+        self._memoise = fast
+        self._subs = {
+            ch: (rx.match, [tuple(label(e) for e in group) for group in groups])
+            for ch, (rx, groups) in subs.items()
+        }
+
+    def identify(self, text: str, start: int, key: str) -> tuple[_Label, ...]:
+        """Labels of the term matched at `start`; `key` is the hit plus the next character."""
+        match, labels = self._subs[text[start]]
+        found = labels[match(text, start).lastindex]
+        if self._memoise and len(key) <= _MEMO_KEY_CHARS:
+            if len(self.memo) >= _MEMO_ENTRIES:
+                self.memo.clear()
+            self.memo[key] = found
+        return found
 
 
 class Classifier:
@@ -188,15 +246,7 @@ class Classifier:
         entries = vocabulary.entries
         topic = _Matcher(e for e in entries if e.concern in ("category", "off_topic"))
         cues = _Matcher(e for e in entries if e.concern in CUE_SECTIONS)
-
-        def topic_label(e: Entry) -> tuple[bool, str, float]:
-            return (e.concern == "category", e.label, e.weight)
-
-        def cue_label(e: Entry) -> tuple[int, float]:
-            return (_CUE_SLOT[e.concern], e.weight)
-
-        self._topic = _scans(topic, topic_label)
-        self._cues = _scans(cues, cue_label)
+        self._scans = _scans(topic) + _scans(cues)
         self._threshold = vocabulary.threshold
         self._urgent_by_default = vocabulary.urgent_by_default
         self._ongoing = vocabulary.ongoing
@@ -209,25 +259,23 @@ class Classifier:
         folded = " " + squash(cleaned)
         categories: dict[str, float] = {}
         kinds: dict[str, float] = {}
-        for finditer, subs, lead in self._topic:
-            for m in finditer(folded):
+        cues = _NO_CUES.copy()
+        tallies = (categories, kinds, cues)
+        ascii_text = folded.isascii()
+        for scan in self._scans:
+            lead, memo = scan.lead, scan.memo
+            for m in (scan.ascii_finditer if ascii_text else scan.finditer)(folded):
                 start = m.start() + lead
                 if not lead and _at_word_start(folded, start):
                     continue
-                match, labels = subs[folded[start]]
-                for is_category, label, weight in labels[match(folded, start).lastindex]:
-                    scores = categories if is_category else kinds
+                key = folded[start : m.end() + 1]
+                labels = memo.get(key)
+                if labels is None:
+                    labels = scan.identify(folded, start, key)
+                for tally, label, weight in labels:
+                    scores = tallies[tally]
                     scores[label] = scores.get(label, 0.0) + weight
-        cues = [0.0] * len(CUE_SECTIONS)
-        for finditer, subs, lead in self._cues:
-            for m in finditer(folded):
-                start = m.start() + lead
-                if not lead and _at_word_start(folded, start):
-                    continue
-                match, labels = subs[folded[start]]
-                for slot, weight in labels[match(folded, start).lastindex]:
-                    cues[slot] += weight
-        plates = extract_plates_clean(cleaned) if _DIGIT.search(cleaned) else ()
+        plates = extract_plates_clean(cleaned)
         police_called = cues[_POLICE] > 0
         if plates:
             # Residents note a plate when a vehicle worries them: with any other hint of
@@ -278,7 +326,7 @@ class Classifier:
             score=off_score if off_topic else on_topic,
         )
 
-    def _urgent(self, category: str, cues: Sequence[float]) -> bool:
+    def _urgent(self, category: str, cues: Mapping[int, float]) -> bool:
         """Live now, as opposed to reported afterwards or already over."""
         if cues[_RESOLVED] > 0:
             return False
@@ -288,24 +336,29 @@ class Classifier:
         return live >= self._threshold and live > past
 
 
-def _scans(matcher: _Matcher, label: Callable[[Entry], Any]) -> tuple[_Scan, ...]:
-    """(finditer, per-first-character (match, labels per group), lead) for each scan.
+def _scans(matcher: _Matcher) -> tuple[_Scan, ...]:
+    """The word and inner scans of a matcher.
 
     A scan with nothing to find still costs a pass over the text, so empty ones are left
     out.
     """
-    scans = []
-    for regex, subs, lead in (
-        (matcher.word, matcher.word_subs, 1),
-        (matcher.inner, matcher.inner_subs, 0),
-    ):
-        if subs:
-            table = {
-                ch: (rx.match, [tuple(label(e) for e in group) for group in groups])
-                for ch, (rx, groups) in subs.items()
-            }
-            scans.append((regex.finditer, table, lead))
-    return tuple(scans)
+    fast = not matcher.has_patterns
+    return tuple(
+        _Scan(regex, subs, lead, _label, fast)
+        for regex, subs, lead in (
+            (matcher.word, matcher.word_subs, 1),
+            (matcher.inner, matcher.inner_subs, 0),
+        )
+        if subs
+    )
+
+
+def _label(entry: Entry) -> _Label:
+    if entry.concern == "category":
+        return (_CATEGORY_TALLY, entry.label, entry.weight)
+    if entry.concern == "off_topic":
+        return (_KIND_TALLY, entry.label, entry.weight)
+    return (_CUE_TALLY, _CUE_SLOT[entry.concern], entry.weight)
 
 
 def _at_word_start(text: str, start: int) -> bool:

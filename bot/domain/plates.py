@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.domain.text import clean
 
@@ -53,27 +54,14 @@ _FORMATS = (
 )
 
 
-def _shape(groups: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple("".join("9" if ch.isdigit() else "L" for ch in g) for g in groups)
-
-
-def _runs(compact: str) -> tuple[str, ...]:
-    """Letter/digit runs of a compact token; the run shape identifies the layout."""
-    return tuple(m.group() for m in re.finditer(r"[a-z]+|[0-9]+", compact))
-
-
-_BY_GROUPS = {f.groups: f for f in _FORMATS}
-# Compact tokens are split at letter/digit changes; sidecodes 1, 2, 5 and 6 have two
-# adjacent groups of the same kind, so their run shapes map back to a fixed split.
-_BY_RUNS: dict[tuple[str, ...], _Format] = {}
-for _f in _FORMATS:
-    _merged: list[str] = []
-    for _g in _f.groups:
-        if _merged and _merged[-1][0] == _g[0]:
-            _merged[-1] += _g
-        else:
-            _merged.append(_g)
-    _BY_RUNS[tuple(_merged)] = _f
+# Candidates hold only a-z and 0-9 once separators are split off; a shape is the text
+# with letters as L and digits as 9, e.g. "LL-999-L".
+_SHAPE_TABLE = str.maketrans("abcdefghijklmnopqrstuvwxyz0123456789", "L" * 26 + "9" * 10)
+_DIGITS_TABLE = str.maketrans("", "", "0123456789")
+_BY_SHAPE = {"-".join(f.groups): f for f in _FORMATS}
+# Compact tokens ("vnl38p") carry no group boundaries; sidecodes 1, 2, 5 and 6 have two
+# adjacent groups of the same kind, but each compact shape still maps to one layout.
+_BY_COMPACT_SHAPE = {"".join(f.groups): f for f in _FORMATS}
 
 # Since sidecode 4 Dutch plates use no vowels and no C or Q (Y is not used either).
 _NL_MODERN_LETTERS = frozenset("bdfghjklmnprstvwxz")
@@ -81,41 +69,51 @@ _NL_MODERN_LETTERS = frozenset("bdfghjklmnprstvwxz")
 _DATE_WORDS = frozenset({"mrt"})
 
 _SEP = r"(?:\s*-\s*|\s)"
+_WINDOW = 8  # "vnl - 38 - p": the longest lead before a digit, with spaced dashes
+# A candidate starts after a character that cannot be part of a plate. Matching that
+# character (instead of a look-behind) lets the regex engine skip from separator to
+# separator, and the look-ahead for a first digit within _WINDOW characters (possessive:
+# no backtracking) skips the many short words ("op de hoek") that have the shape of a
+# spaced plate but no digit.
+_GROUP = r"[a-z0-9]{1,3}"
 _CANDIDATE = re.compile(
-    r"(?<![a-z0-9-])(?=("
-    r"[a-z0-9]{1,3}" + _SEP + r"[a-z0-9]{1,3}(?:" + _SEP + r"[a-z0-9]{1,3})?"
-    r"|[a-z0-9]{6,7}"
-    r")(?![a-z0-9]|-[a-z0-9]))"
+    rf"[^a-z0-9-](?=[a-z\s-]{{0,{_WINDOW}}}+[0-9])"
+    rf"(?=({_GROUP}{_SEP}{_GROUP}(?:{_SEP}{_GROUP})?|[a-z0-9]{{6,7}})(?![a-z0-9]|-[a-z0-9]))"
 )
-_GROUP_SPLIT = re.compile(r"\s*-\s*|\s+")
+_GROUP_SPLIT = re.compile(r"(\s*-\s*|\s+)")
 _CONTEXT = re.compile(
     r"kenteken|nummerpla|nummerbord|\bplaat|\bkent\b|\bplate|registration|\breg\b|licen[cs]e"
 )
 _HAS_DIGIT = re.compile(r"[0-9]")
-_DIGIT_RUN = re.compile(r"[0-9]+")
-_WINDOW = 8  # "vnl - 38 - p": the longest lead before a digit, with spaced dashes
 
 
-def _validate(groups: tuple[str, ...], dashed: bool, context: bool) -> str | None:
-    fmt = _BY_GROUPS.get(_shape(groups))
+@lru_cache(maxsize=1)
+def _mentions_plate(text: str) -> bool:
+    """Whether the message talks about a plate; searched once, and only if a layout needs it."""
+    return _CONTEXT.search(text) is not None
+
+
+def _validate(groups: tuple[str, ...], dashed: bool, text: str) -> str | None:
+    joined = "-".join(groups)
+    fmt = _BY_SHAPE.get(joined.translate(_SHAPE_TABLE))
     if fmt is None:
         return None
-    letters = "".join(g for g in groups if g.isalpha())
+    letters = "".join(groups).translate(_DIGITS_TABLE)
     if fmt.country == "NL" and fmt.sidecode >= 4 and not _NL_MODERN_LETTERS.issuperset(letters):
         return None
     if letters in _DATE_WORDS:
         return None
     if fmt.country == "BE" and len(groups) == 3 and groups[0] not in ("1", "2"):
         return None
-    if not (dashed or context or fmt.spaced_ok):
+    if not (dashed or fmt.spaced_ok or _mentions_plate(text)):
         return None
-    return "-".join(groups).upper()
+    return joined.upper()
 
 
-def _parse(candidate: str, context: bool) -> str | None:
-    separators = _GROUP_SPLIT.findall(candidate)
-    if not separators:
-        fmt = _BY_RUNS.get(_shape(_runs(candidate)))
+def _parse(candidate: str, text: str) -> str | None:
+    pieces = _GROUP_SPLIT.split(candidate)  # groups with the separators between them
+    if len(pieces) == 1:
+        fmt = _BY_COMPACT_SHAPE.get(candidate.translate(_SHAPE_TABLE))
         # Compact sidecode 2 ("1234ab") is exactly how people write a postcode.
         if fmt is None or fmt.sidecode == 2:
             return None
@@ -124,13 +122,13 @@ def _parse(candidate: str, context: bool) -> str | None:
         for g in fmt.groups:
             groups.append(candidate[pos : pos + len(g)])
             pos += len(g)
-        return _validate(tuple(groups), False, context)
-    parts = tuple(_GROUP_SPLIT.split(candidate))
-    dashed = all("-" in sep for sep in separators)
-    plate = _validate(parts, dashed, context)
+        return _validate(tuple(groups), False, text)
+    parts = tuple(pieces[::2])
+    dashed = all("-" in sep for sep in pieces[1::2])
+    plate = _validate(parts, dashed, text)
     if plate is None and len(parts) == 3:
         # "abc 123 op": a two-group Belgian plate followed by an ordinary word.
-        plate = _validate(parts[:2], dashed, context)
+        plate = _validate(parts[:2], dashed, text)
     return plate
 
 
@@ -141,38 +139,35 @@ def extract_plates(text: str, *, limit: int = 10) -> tuple[str, ...]:
     with everyday notations (old sidecodes 1-3, Belgian plates) are only accepted with
     dashes or when the message mentions a plate.
     """
-    if not _HAS_DIGIT.search(text):
-        return ()
+    # Fold first: full-width digits ("３８") only become 0-9 in `clean`.
     return extract_plates_clean(clean(text), limit=limit)
 
 
 def extract_plates_clean(text: str, *, limit: int = 10) -> tuple[str, ...]:
     """`extract_plates` for text already passed through `text.clean`."""
+    first_digit = _HAS_DIGIT.search(text)
+    if first_digit is None:
+        return ()
     found: list[str] = []
-    context: bool | None = None
     pos = 0  # candidates must start here or later: text before it belongs to a plate
-    # Every plate contains digits, so only the few places around digit runs are searched;
-    # a candidate can start at most _WINDOW characters before its first digit.
-    for digits in _DIGIT_RUN.finditer(text):
-        if digits.end() <= pos:
+    # The leading space stands in for the start of the text, so a match's start (the
+    # separator in the padded text) is the candidate's start in `text`. A candidate starts
+    # at most _WINDOW characters before its first digit.
+    for m in _CANDIDATE.finditer(" " + text, max(0, first_digit.start() - _WINDOW)):
+        if m.start() < pos:
             continue
-        for start in range(max(pos, digits.start() - _WINDOW), digits.start() + 1):
-            m = _CANDIDATE.match(text, start)
-            if m is None:
-                continue
-            candidate = m.group(1)
-            if m.start() < pos or not _HAS_DIGIT.search(candidate):
-                continue
-            if context is None:
-                context = _CONTEXT.search(text) is not None
-            plate = _parse(candidate, context)
-            if plate is None:
-                continue
-            pos = m.start() + len(candidate)
-            if plate not in found:
-                found.append(plate)
-                if len(found) >= limit:
-                    return tuple(found)
+        candidate = m.group(1)
+        digit = _HAS_DIGIT.search(candidate)
+        if digit is None or digit.start() > _WINDOW:
+            continue
+        plate = _parse(candidate, text)
+        if plate is None:
+            continue
+        pos = m.start() + len(candidate)
+        if plate not in found:
+            found.append(plate)
+            if len(found) >= limit:
+                break
     return tuple(found)
 
 

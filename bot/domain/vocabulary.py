@@ -244,5 +244,7 @@ def _atom(ch: str) -> str:
     if ch == " ":
         return r"\W+"
     if ch == "-":
-        return r"[\s-]?"
+        # \s spelled out with the separators \x1c-\x1f, which only Unicode matching counts
+        # as space: the classifier scans ASCII text with re.ASCII and must match the same.
+        return r"[\s\x1c-\x1f-]?"
     return re.escape(ch)

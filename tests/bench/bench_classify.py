@@ -1,16 +1,23 @@
 """Throughput of the classifier against a naive keyword loop, on one core.
 
-Run: python tests/bench/bench_classify.py [--n 100000]
+Run: python tests/bench/bench_classify.py [--n 100000] [--repeat 5]
 Targets: >= 50,000 messages/s and >= 10x the naive baseline. The baseline uses the same
-vocabulary the way a first implementation would: every term tried in turn with `in` on the
-lower-cased text, pattern and proximity terms with re.search. Always exits 0.
+(full) vocabulary the way a first implementation would: every term tried in turn with `in`
+on the lower-cased text, pattern and proximity terms with re.search. Always exits 0.
+
+Other processes share the machine, so the process is pinned to one core, both sides are
+warmed up and timed several times in alternation, and the best and median rates are
+reported; the ratio and the pass/fail verdicts use the best rates, which are the least
+disturbed by other load.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
+import statistics
 import time
 from collections.abc import Callable
 
@@ -127,30 +134,54 @@ def naive(entries: tuple[Entry, ...]) -> Callable[[str], dict[str, float]]:
 
 
 def measure(fn: Callable[[str], object], messages: list[str]) -> float:
-    started = time.perf_counter()
+    """Messages per second of CPU time for one pass over `messages`.
+
+    CPU time rather than wall time: while another process holds the core, this one is not
+    running, and that wait says nothing about the classifier.
+    """
+    started = time.process_time()
     for message in messages:
         fn(message)
-    return len(messages) / (time.perf_counter() - started)
+    return len(messages) / (time.process_time() - started)
+
+
+def pin_to_one_core() -> str:
+    """Run on a single core, as the bot does per process; say which, for the report."""
+    if not hasattr(os, "sched_setaffinity"):
+        return "not pinned (no sched_setaffinity)"
+    core = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {core})
+    return f"pinned to core {core}"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=100_000, help="messages in the corpus")
+    parser.add_argument("--repeat", type=int, default=5, help="timed passes per side")
     args = parser.parse_args()
+    where = pin_to_one_core()
     vocabulary = load_vocabulary()
     classifier = Classifier(vocabulary)
     baseline = naive(vocabulary.entries)
     messages = corpus(args.n)
-    classifier.classify(messages[0])
-    ours = measure(classifier.classify, messages)
-    naive_rate = measure(baseline, messages[: max(1000, args.n // 10)])
-    ratio = ours / naive_rate
+    naive_messages = messages[: max(1000, args.n // 10)]
+    for message in messages[:2000]:  # warm-up: caches, lazily built state, branch history
+        classifier.classify(message)
+        baseline(message)
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(max(1, args.repeat)):
+        ours.append(measure(classifier.classify, messages))
+        theirs.append(measure(baseline, naive_messages))
+    best, best_naive = max(ours), max(theirs)
+    ratio = best / best_naive
     print(f"corpus: {len(messages)} messages, {len(vocabulary.entries)} vocabulary entries")
-    print(f"classifier: {ours:,.0f} msg/s")
-    print(f"naive baseline: {naive_rate:,.0f} msg/s")
+    print(f"timing: {where}, best and median of {len(ours)} passes per side")
+    print(f"classifier: {best:,.0f} msg/s (median {statistics.median(ours):,.0f})")
+    print(f"naive baseline: {best_naive:,.0f} msg/s (median {statistics.median(theirs):,.0f})")
     print(f"ratio: {ratio:.1f}x")
-    print(f"target >= 50,000 msg/s: {'met' if ours >= 50_000 else 'NOT met'}")
-    print(f"target >= 10x baseline: {'met' if ratio >= 10 else 'NOT met'}")
+    print(f"target >= 50,000 msg/s: {'PASS' if best >= 50_000 else 'FAIL'}")
+    print(f"target >= 10x baseline: {'PASS' if ratio >= 10 else 'FAIL'}")
     return 0
 
 

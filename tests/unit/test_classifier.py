@@ -268,3 +268,30 @@ def test_malformed_vocabulary_names_file_and_problem(
 def test_empty_vocabulary_directory_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(VocabularyError, match="no vocabulary files"):
         load_vocabulary(tmp_path)
+
+
+def test_verdicts_do_not_depend_on_earlier_messages() -> None:
+    """Identified hits are memoised per classifier; order must not matter."""
+    texts = [
+        "diefstal van een fiets",
+        "de dief is weg",
+        "dieven gezien bij de school",
+        "Vannacht ingebroken, 112 gebeld",
+        "NU iemand bij de auto, kenteken gf 214 n",
+        "auto-inbraak aan de Dorpsweg",
+        "autoinbraak vannacht",
+        "Bedankt allemaal 👍",
+    ]
+    forward = [Classifier(load_vocabulary()).classify(t) for t in texts]
+    shared = Classifier(load_vocabulary())
+    warm = [shared.classify(t) for t in texts + texts[::-1]]
+    assert warm[: len(texts)] == forward
+    assert warm[len(texts) :] == forward[::-1]
+
+
+def test_ascii_and_unicode_text_match_the_same_terms() -> None:
+    """ASCII text is scanned with re.ASCII; a non-ASCII character elsewhere must not
+    change what is found, including the "-" of "auto-inbraak" across odd whitespace."""
+    for text in ("auto-inbraak vannacht", "auto\x1cinbraak vannacht", "auto inbraak"):
+        assert classify(text + " é") == classify(text), text
+        assert classify(text).category == "vehicle_crime", text

@@ -101,3 +101,13 @@ def test_normal_form_helper() -> None:
     assert normalize_plate("vnl 38 p") == "VNL-38-P"
     assert normalize_plate("hallo") is None
     assert all(PLATE_NORMAL_FORM.match(p) for p in SIDECODES.values())
+
+
+def test_full_width_plates_are_folded_before_the_digit_check() -> None:
+    assert extract_plates("kenteken ＶＮＬ３８Ｐ") == ("VNL-38-P",)
+
+
+def test_plates_after_long_text_and_between_other_numbers() -> None:
+    lead = "op de hoek bij nr 12 om 16:00 " * 20
+    assert extract_plates(lead + "witte bus gf 214 n en 2,50 euro") == ("GF-214-N",)
+    assert extract_plates("kenteken vnl - 38 - p") == ("VNL-38-P",)
