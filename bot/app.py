@@ -13,7 +13,7 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from nio import MegolmEvent, SyncResponse
@@ -181,20 +181,32 @@ class Bot:
     ) -> list[tuple[str, dict[str, Any]]]:
         """The batch's timeline events worth handling, decrypted where we hold the keys.
 
-        A room with more new events than the sync returns comes back "limited": the gap
-        between our last token and the returned events is fetched with /messages, so a busy
-        room after downtime (or a crash) loses nothing.
+        In a room joined in this very batch only what follows our join counts: the history
+        before it is not ours to judge. A room we were already in that comes back "limited"
+        (more new events than one sync returns) has the gap fetched with /messages, all such
+        rooms at once, so a busy room after downtime (or a crash) loses nothing.
         """
         client = services.client
-        events: list[tuple[str, dict[str, Any]]] = []
+        timelines: dict[str, list[Any]] = {}
+        gaps: dict[str, Awaitable[list[Any]]] = {}
         for room_id, info in response.rooms.join.items():
-            timeline: list[Any] = list(info.timeline.events)
-            if info.timeline.limited and since is not None and info.timeline.prev_batch:
-                gap = await client.backfill(room_id, info.timeline.prev_batch, since)
-                log.info("filled a gap of %d events in %s", len(gap), room_id)
-                timeline = gap + timeline
-            events.extend((room_id, source) for source in self._usable(client, room_id, timeline))
-        return events
+            timeline = list(info.timeline.events)
+            joined_at = _own_join_index(timeline, client.user_id)
+            if joined_at is not None:
+                timeline = timeline[joined_at + 1 :]
+            elif info.timeline.limited and since is not None and info.timeline.prev_batch:
+                gaps[room_id] = client.backfill(room_id, info.timeline.prev_batch, since)
+            timelines[room_id] = timeline
+        filled = await asyncio.gather(*gaps.values())
+        for room_id, gap in zip(gaps, filled, strict=True):
+            if gap:
+                log.info("fetched %d events missed in %s", len(gap), room_id)
+            timelines[room_id] = gap + timelines[room_id]
+        return [
+            (room_id, source)
+            for room_id, timeline in timelines.items()
+            for source in self._usable(client, room_id, timeline)
+        ]
 
     @staticmethod
     def _usable(client: MatrixClient, room_id: str, timeline: list[Any]) -> list[dict[str, Any]]:
@@ -215,3 +227,24 @@ class Bot:
             if "state_key" not in source:
                 sources.append(source)
         return sources
+
+
+def _own_join_index(timeline: list[Any], me: str) -> int | None:
+    """Where the bot's own join is in a timeline (not a profile change while joined)."""
+    for index, event in enumerate(timeline):
+        source = getattr(event, "source", None)
+        if not isinstance(source, dict) or source.get("type") != "m.room.member":
+            continue
+        if source.get("state_key") != me or _field(source, "content", "membership") != "join":
+            continue
+        if _field(source, "unsigned", "prev_content", "membership") != "join":
+            return index
+    return None
+
+
+def _field(event: dict[str, Any], *path: str) -> Any:
+    """A nested field of an untrusted event, or None when any level is missing or odd."""
+    node: Any = event
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node

@@ -47,6 +47,7 @@ RELAXED_LIMITS = {
         "per_user": {"per_second": 1000, "burst_count": 1000},
     },
     "rc_joins_per_room": {"per_second": 1000, "burst_count": 1000},
+    "rc_room_creation": {"per_second": 1000, "burst_count": 1000},
 }
 
 _counter = itertools.count()

@@ -120,3 +120,18 @@ async def test_handler_exception_does_not_stop_the_bot(make_user, start_bot) -> 
     pong = await beheerder.wait_for(room_id, replies_to(asked), what="pong after exception")
     assert "pong" in body(pong)
     assert not bot.task.done()
+
+
+async def test_history_before_the_bot_joined_is_not_handled(make_user, start_bot) -> None:
+    bot = await start_bot()
+    beheerder = await make_user("beheerder")
+    room_id = await beheerder.session.create_room("Bestaande groep", encrypted=False)
+    await beheerder.wait_until(lambda: room_id in beheerder.client.rooms, what="room")
+    old = await beheerder.session.send_text(room_id, "!ping")
+    await beheerder.session.invite(room_id, bot.user_id)
+    await beheerder.wait_until(
+        lambda: bot.user_id in beheerder.client.rooms[room_id].users, what="bot to join"
+    )
+    new = await beheerder.session.send_text(room_id, "!ping")
+    await beheerder.wait_for(room_id, replies_to(new), what="pong to the new ping")
+    assert not beheerder.received(room_id, replies_to(old)), "history must not be handled"
