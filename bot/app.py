@@ -20,6 +20,7 @@ from nio import MegolmEvent, SyncResponse
 
 from bot.dispatch import Dispatcher
 from bot.features.base import Feature
+from bot.features.bulletins import BulletinsFeature
 from bot.features.conduct import ConductFeature
 from bot.features.core import CoreFeature
 from bot.features.incidents import IncidentsFeature
@@ -41,7 +42,12 @@ def default_features(services: Services) -> list[Feature]:
     """Every capability of the product, in the order their hooks run."""
     sanctions = Sanctions(services)
     conduct = ConductFeature(services, sanctions)
-    return [IncidentsFeature(services), conduct, ModerationFeature(services, sanctions, conduct)]
+    return [
+        IncidentsFeature(services),
+        conduct,
+        ModerationFeature(services, sanctions, conduct),
+        BulletinsFeature(services),
+    ]
 
 
 class Bot:

@@ -1,0 +1,190 @@
+"""One police bulletin to N watch rooms: the bot's fan-out next to a plain client's sends.
+
+Run: python tests/bench/bench_fanout.py [--rooms 100 500] [--members 5]
+
+Why this shape: a fan-out costs one send per room, and the homeserver decides how fast sends
+go. So the yardstick is the same homeserver in the same run: a plain client (the room owner,
+exempted from rate limits like the bot) sending the same N messages concurrently, with the
+bot's own concurrency limit, and one after another. The bot's figure runs from the moment the
+officer's command is sent until the last copy is confirmed (``deliveries.sent_at`` in the bot's
+database), so it includes the command reaching the bot through sync and the status reply.
+Targets (issue 5): within 1.2x of the concurrent baseline, well ahead of sequential.
+
+The bot runs as a separate process (``python -m bot run``) so its peak RSS is its own. Rooms
+are unencrypted (see ``_setup.SETUP_NOTE``): the baseline client has no E2EE, and megolm
+sharing would measure olm rather than the fan-out. Runs go from the smallest N up, adding
+rooms, so the bot is in every room of the run. Figures, not asserts: always exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sqlite3
+import statistics
+import time
+import uuid
+from urllib.parse import quote
+
+from _setup import (
+    SETUP_NOTE,
+    Bench,
+    Report,
+    RssSampler,
+    bench_world,
+    bot_db,
+    count,
+    log,
+    run,
+    running,
+    wait_until_joined,
+)
+
+from bot.app import default_features
+from bot.features.bulletin_delivery import CONCURRENCY
+from bot.store.database import now_ms
+
+TARGET_RATIO = 1.2
+REPEAT = 3  # medians of three: a 2-core machine is noisy
+# The baseline's events are of a type the bot's features ignore, so the bot is not busy
+# handling them while it is measured; the homeserver stores and pushes them all the same.
+BASELINE_TYPE = "org.buurtwacht.bench"
+SETTLE_S = 2.0  # quiet time before each measurement (the bot syncs the previous run's events)
+
+
+async def send_all(bench: Bench, token: str, rooms: list[str], concurrency: int) -> float:
+    """Seconds to send one message to every room, ``concurrency`` at a time."""
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(room_id: str) -> None:
+        path = f"/_matrix/client/v3/rooms/{quote(room_id)}/send/{BASELINE_TYPE}/{uuid.uuid4().hex}"
+        async with semaphore:
+            await bench.api.request("PUT", path, token, {"msgtype": "m.text", "body": "baseline"})
+
+    started = time.monotonic()
+    await asyncio.gather(*(one(room) for room in rooms))
+    return time.monotonic() - started
+
+
+async def bot_fan_out(
+    bench: Bench, db: sqlite3.Connection, agent_token: str, coordination: str
+) -> tuple[float, float]:
+    """Seconds from sending ``!bericht`` to the first and to the last copy confirmed."""
+    path = f"/_matrix/client/v3/rooms/{quote(coordination)}/send/m.room.message/{uuid.uuid4().hex}"
+    started = now_ms()
+    data = await bench.api.request(
+        "PUT", path, agent_token, {"msgtype": "m.text", "body": "!bericht Benchmark"}
+    )
+    source = data["event_id"]
+    while True:
+        row = db.execute(
+            "SELECT b.id, SUM(d.state = 'pending'), MIN(d.sent_at), MAX(d.sent_at) "
+            "FROM bulletins b JOIN deliveries d ON d.bulletin_id = b.id "
+            "WHERE b.source_event_id = ?",
+            (source,),
+        ).fetchone()
+        if row[0] is not None and row[1] == 0:
+            return (row[2] - started) / 1000, (row[3] - started) / 1000
+        await asyncio.sleep(0.02)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rooms", type=int, nargs="+", default=[100, 500])
+    parser.add_argument("--members", type=int, default=5, help="people per room incl. owner")
+    parser.add_argument("--concurrency", type=int, default=24, help="requests during setup")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    if "BulletinsFeature" not in default_features.__code__.co_names:
+        print("BulletinsFeature is not in bot.app.default_features: `python -m bot run` cannot")
+        print("relay bulletins yet, so there is nothing to measure.")
+        return
+    report = Report(
+        "police bulletin fan-out",
+        [
+            SETUP_NOTE,
+            f"bot: python -m bot run, {CONCURRENCY} copies in flight; baseline client: same "
+            "homeserver, exempted, PUT /send with the same concurrency, then sequentially",
+            f"bot and concurrent figures: median of {REPEAT} interleaved runs",
+        ],
+    )
+    async with bench_world(args.concurrency, args.keep) as bench:
+        owner, agent = await bench.register("owner", 1) + await bench.register("agent", 1)
+        residents = await bench.register("bewoner", max(args.members - 1, 0) * 4)
+        await bench.synapse.exempt_from_ratelimit(bench.admin.access_token, owner.user_id)
+        data = await bench.api.request(
+            "POST",
+            "/_matrix/client/v3/createRoom",
+            agent.access_token,
+            {"name": "Beheerders", "preset": "private_chat", "invite": [bench.bot_id]},
+        )
+        coordination = data["room_id"]
+        bot = bench.bot_process(
+            {
+                "BUURTBOT_COORDINATION_ROOM": coordination,
+                "BUURTBOT_POLICE_USERS": json.dumps([agent.user_id]),
+            }
+        )
+        async with running(bot):
+            db = bot_db(bot)
+            rooms: list[str] = []
+            for n in sorted(args.rooms):
+                log(f"creating {n - len(rooms)} more watch rooms")
+                made = await bench.create_watch_rooms(
+                    owner, residents, n - len(rooms), args.members, seed=n
+                )
+                rooms += [room.room_id for room in made]
+                await wait_until_joined(bench, rooms)
+                sql = "SELECT COUNT(*) FROM rooms WHERE role = 'watch' AND left_at IS NULL"
+                for _ in range(3000):
+                    if count(db, sql) >= n:
+                        break
+                    await asyncio.sleep(0.2)
+
+                log("warm-up bulletin (not measured): the bot is still syncing the joins")
+                await bot_fan_out(bench, db, agent.access_token, coordination)
+                sampler = RssSampler(bot.pid, interval_s=0.05)
+                sampler.start()
+                bot_runs, concurrent_runs = [], []
+                for attempt in range(REPEAT):  # interleaved, so both see the same server
+                    log(f"bulletin to {n} rooms, and the concurrent baseline ({attempt + 1})")
+                    await asyncio.sleep(SETTLE_S)
+                    bot_runs.append(await bot_fan_out(bench, db, agent.access_token, coordination))
+                    await asyncio.sleep(SETTLE_S)
+                    concurrent_runs.append(
+                        await send_all(bench, owner.access_token, rooms, CONCURRENCY)
+                    )
+                    log(f"  bot {bot_runs[-1][1]:.2f} s, client {concurrent_runs[-1]:.2f} s")
+                await sampler.stop()
+                log("baseline: sequential")
+                await asyncio.sleep(SETTLE_S)
+                sequential = await send_all(bench, owner.access_token, rooms, 1)
+                first_copy = statistics.median(first for first, _ in bot_runs)
+                fan_out = statistics.median(last for _, last in bot_runs)
+                concurrent = statistics.median(concurrent_runs)
+
+                ratio = fan_out / concurrent
+                report.figure(f"{n} rooms: bot, command to first copy", f"{first_copy:.2f} s")
+                report.figure(f"{n} rooms: bot, command to last copy", f"{fan_out:.2f} s")
+                report.figure(f"{n} rooms: client, {CONCURRENCY} concurrent", f"{concurrent:.2f} s")
+                report.figure(f"{n} rooms: client, sequential", f"{sequential:.2f} s")
+                report.figure(
+                    f"{n} rooms: bot / concurrent",
+                    f"{ratio:.2f}x",
+                    f"<= {TARGET_RATIO}x",
+                    ratio <= TARGET_RATIO,
+                )
+                report.figure(
+                    f"{n} rooms: sequential / bot",
+                    f"{sequential / fan_out:.1f}x",
+                    "> 1x",
+                    sequential > fan_out,
+                )
+                report.figure(f"{n} rooms: bot peak RSS", f"{sampler.peak / 2**20:.0f} MiB")
+            db.close()
+    report.print()
+
+
+if __name__ == "__main__":
+    run(main)
