@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -119,5 +120,27 @@ async def test_room_registry_roles_and_leaving(tmp_path: Path) -> None:
         await store.rooms.joined("!w", RoomRole.WATCH)
         rejoined = await store.rooms.get("!w")
         assert rejoined is not None and rejoined.joined and rejoined.name == "Noord"
+    finally:
+        await store.close()
+
+
+async def test_full_disk_loses_nothing_and_recovers(tmp_path: Path) -> None:
+    """A full disk makes a batch fail as a whole: the token stays, nothing half-written."""
+    store = await Store.open(tmp_path / "bot.sqlite3")
+    try:
+        await store.inbox.accept_batch("t1", [("!r", _event("$first"))])
+        row = await store.db.fetchone("PRAGMA page_count")
+        assert row is not None
+        await store.db.execute(f"PRAGMA max_page_count = {row[0]}")  # the disk is now full
+        big = [("!r", {**_event(f"$e{n}"), "content": {"body": "x" * 4000}}) for n in range(50)]
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            await store.inbox.accept_batch("t2", big)
+        assert await store.state.sync_token() == "t1", "the batch must be fetched again"
+        assert [i.event_id for i in await store.inbox.pending()] == ["$first"]
+
+        await store.db.execute("PRAGMA max_page_count = 1073741823")  # space freed
+        added = await store.inbox.accept_batch("t2", big)
+        assert len(added) == 50 and await store.state.sync_token() == "t2"
+        assert await store.db.integrity_check() == "ok"
     finally:
         await store.close()
