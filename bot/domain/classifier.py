@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import takewhile
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -99,6 +100,10 @@ class _Matcher:
     separator in its fast scanning loop. `inner` holds terms that may start inside a word
     ("*diefstal"); they are also put in `word`, and inner hits at a word start are ignored,
     so each occurrence counts once.
+
+    Inner terms are few and rarely occur, but a regex that may match anywhere is tried at
+    nearly every character; `inner_anchors` lets the scan be skipped with a few `in`
+    tests instead (see `_anchors`).
     """
 
     def __init__(self, entries: Iterable[Entry]) -> None:
@@ -109,6 +114,28 @@ class _Matcher:
         words += [replace(e, word_start=True) for e in inner if e.atoms[0][-1:].isalnum()]
         self.word, self.word_subs = _compile(words, r"\W")
         self.inner, self.inner_subs = _compile(inner, "")
+        self.inner_anchors = _anchors(inner)
+
+
+def _anchors(entries: list[Entry]) -> tuple[str, ...] | None:
+    """Strings one of which occurs in any text where one of `entries` matches.
+
+    A term's anchor is its literal beginning, up to its first space, hyphen or escaped
+    character (atoms of one character are the character itself). Shorter anchors are taken
+    first and make the longer ones that contain them redundant ("dief" covers "diefstal").
+    None when some term starts with no literal character: then only the scan can tell.
+    """
+    literals = set()
+    for entry in entries:
+        literal = "".join(takewhile(lambda atom: len(atom) == 1, entry.atoms))
+        if not literal:
+            return None
+        literals.add(literal)
+    anchors: list[str] = []
+    for literal in sorted(literals, key=lambda lit: (len(lit), lit)):
+        if not any(anchor in literal for anchor in anchors):
+            anchors.append(literal)
+    return tuple(anchors)
 
 
 def _compile(entries: list[Entry], lead: str) -> tuple[re.Pattern[str], dict[str, _Sub]]:
@@ -204,9 +231,21 @@ class _Scan:
     its \\w and \\W are table look-ups instead of Unicode property calls, and on ASCII
     text both agree (the vocabulary spells out the one difference, in \\s). Vocabulary
     patterns (`re:`) are free-form, so a scan that has them takes neither shortcut.
+
+    With `anchors` (see `_anchors`) the scan is skipped for text that contains none of
+    them; `ascii_anchors` are the ones that can occur in ASCII text.
     """
 
-    __slots__ = ("_memoise", "_subs", "ascii_finditer", "finditer", "lead", "memo")
+    __slots__ = (
+        "_memoise",
+        "_subs",
+        "anchors",
+        "ascii_anchors",
+        "ascii_finditer",
+        "finditer",
+        "lead",
+        "memo",
+    )
 
     def __init__(
         self,
@@ -215,11 +254,14 @@ class _Scan:
         lead: int,
         label: Callable[[Entry], _Label],
         fast: bool,
+        anchors: tuple[str, ...] | None,
     ) -> None:
         self.finditer = regex.finditer
         ascii_regex = re.compile(regex.pattern, re.ASCII) if fast else regex
         self.ascii_finditer = ascii_regex.finditer
         self.lead = lead  # 1: the regex consumes the separator before the term
+        self.anchors = anchors
+        self.ascii_anchors = None if anchors is None else tuple(a for a in anchors if a.isascii())
         self.memo: dict[str, tuple[_Label, ...]] = {}
         self._memoise = fast
         self._subs = {
@@ -229,8 +271,11 @@ class _Scan:
 
     def identify(self, text: str, start: int, key: str) -> tuple[_Label, ...]:
         """Labels of the term matched at `start`; `key` is the hit plus the next character."""
-        match, labels = self._subs[text[start]]
-        found = labels[match(text, start).lastindex]
+        sub = self._subs.get(text[start])
+        hit = sub[0](text, start) if sub else None
+        if sub is None or hit is None or hit.lastindex is None:
+            return ()  # an odd local pattern that starts unlike any term: no crash, no label
+        found = sub[1][hit.lastindex]
         if self._memoise and len(key) <= _MEMO_KEY_CHARS:
             if len(self.memo) >= _MEMO_ENTRIES:
                 self.memo.clear()
@@ -263,6 +308,9 @@ class Classifier:
         tallies = (categories, kinds, cues)
         ascii_text = folded.isascii()
         for scan in self._scans:
+            anchors = scan.ascii_anchors if ascii_text else scan.anchors
+            if anchors is not None and not _contains_any(folded, anchors):
+                continue
             lead, memo = scan.lead, scan.memo
             for m in (scan.ascii_finditer if ascii_text else scan.finditer)(folded):
                 start = m.start() + lead
@@ -344,10 +392,10 @@ def _scans(matcher: _Matcher) -> tuple[_Scan, ...]:
     """
     fast = not matcher.has_patterns
     return tuple(
-        _Scan(regex, subs, lead, _label, fast)
-        for regex, subs, lead in (
-            (matcher.word, matcher.word_subs, 1),
-            (matcher.inner, matcher.inner_subs, 0),
+        _Scan(regex, subs, lead, _label, fast, anchors)
+        for regex, subs, lead, anchors in (
+            (matcher.word, matcher.word_subs, 1, None),
+            (matcher.inner, matcher.inner_subs, 0, matcher.inner_anchors),
         )
         if subs
     )
@@ -359,6 +407,14 @@ def _label(entry: Entry) -> _Label:
     if entry.concern == "off_topic":
         return (_KIND_TALLY, entry.label, entry.weight)
     return (_CUE_TALLY, _CUE_SLOT[entry.concern], entry.weight)
+
+
+def _contains_any(text: str, needles: tuple[str, ...]) -> bool:
+    """`any(n in text for n in needles)` without the cost of a generator."""
+    for needle in needles:  # noqa: SIM110 (any() with a generator is slower)
+        if needle in text:
+            return True
+    return False
 
 
 def _at_word_start(text: str, start: int) -> bool:

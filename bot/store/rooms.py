@@ -24,8 +24,12 @@ class KnownRoom:
 
 
 class RoomRepository:
+    """Rooms are read on every sync batch and every event but change rarely, so reads are
+    memoised; every write goes through here and forgets the room's cached row."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._cache: dict[str, KnownRoom | None] = {}
 
     async def joined(self, room_id: str, role: RoomRole, name: str | None = None) -> None:
         await self._db.execute(
@@ -34,24 +38,30 @@ class RoomRepository:
             "name = COALESCE(excluded.name, rooms.name), left_at = NULL",
             (room_id, role.value, name, now_ms()),
         )
+        self._cache.pop(room_id, None)
 
     async def left(self, room_id: str) -> None:
         await self._db.execute(
             "UPDATE rooms SET left_at = ? WHERE room_id = ? AND left_at IS NULL",
             (now_ms(), room_id),
         )
+        self._cache.pop(room_id, None)
 
     async def rename(self, room_id: str, name: str) -> None:
         await self._db.execute("UPDATE rooms SET name = ? WHERE room_id = ?", (name, room_id))
+        self._cache.pop(room_id, None)
 
     async def set_emergency_number(self, room_id: str, number: str) -> None:
         await self._db.execute(
             "UPDATE rooms SET emergency_number = ? WHERE room_id = ?", (number, room_id)
         )
+        self._cache.pop(room_id, None)
 
     async def get(self, room_id: str) -> KnownRoom | None:
-        row = await self._db.fetchone("SELECT * FROM rooms WHERE room_id = ?", (room_id,))
-        return _room(row) if row else None
+        if room_id not in self._cache:
+            row = await self._db.fetchone("SELECT * FROM rooms WHERE room_id = ?", (room_id,))
+            self._cache[room_id] = _room(row) if row else None
+        return self._cache[room_id]
 
     async def list(self, role: RoomRole | None = None, joined_only: bool = True) -> list[KnownRoom]:
         sql = "SELECT * FROM rooms WHERE 1=1"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.classifier import Classifier, classify, to_contract
+from bot.domain.classifier import Classifier, _anchors, classify, to_contract
 from bot.domain.vocabulary import VocabularyError, load_vocabulary
 
 
@@ -295,3 +295,22 @@ def test_ascii_and_unicode_text_match_the_same_terms() -> None:
     for text in ("auto-inbraak vannacht", "auto\x1cinbraak vannacht", "auto inbraak"):
         assert classify(text + " é") == classify(text), text
         assert classify(text).category == "vehicle_crime", text
+
+
+def test_inner_terms_are_found_inside_words_only_when_anchored() -> None:
+    """The inside-word scan is skipped unless the text holds an anchor; every inner term
+    contains one, so skipping never loses a hit."""
+    entries = [e for e in load_vocabulary().entries if not e.word_start and e.pattern is None]
+    anchors = _anchors(entries)
+    assert anchors is not None and "dief" in anchors and "diefstal" not in anchors
+    assert all(any(a in "".join(e.atoms) for a in anchors) for e in entries)
+    assert classify("Fietsdiefstal bij het station").category == "theft"
+    assert classify("Woninginbraak aan de Dorpsweg").category == "burglary"
+    assert classify("Top, dank je 👍👍").off_topic_kind == "thanks_ok_emoji"
+
+
+def test_inner_term_without_literal_start_always_scans(tmp_path: Path) -> None:
+    (tmp_path / "v.toml").write_text('[category.theft]\n"*.diefstal" = 3\n', encoding="utf-8")
+    vocabulary = load_vocabulary(tmp_path)
+    assert _anchors(list(vocabulary.entries)) is None
+    assert Classifier(vocabulary).classify("fiets.diefstal gemeld").category == "theft"
