@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 FeatureFactory = Callable[[Services], Sequence[Feature]]
 PRUNE_INTERVAL_S = 3600
+# What the features react to; reactions, receipts and custom events are not worth a
+# database round trip each (a busy fan-out echoes hundreds of them back).
+HANDLED_EVENT_TYPES = frozenset({"m.room.message", "m.room.redaction"})
 
 
 def default_features(services: Services) -> list[Feature]:
@@ -230,7 +233,7 @@ class Bot:
             source = getattr(event, "source", None)
             if not isinstance(source, dict) or source.get("sender") == client.user_id:
                 continue
-            if "state_key" not in source:
+            if "state_key" not in source and source.get("type") in HANDLED_EVENT_TYPES:
                 sources.append(source)
         return sources
 
