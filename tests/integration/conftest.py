@@ -293,3 +293,21 @@ async def room_with_bot(
         lambda: bot_user_id in owner.client.rooms[room_id].users, what="bot to join"
     )
     return room_id
+
+
+async def neighbourhood(make_user, start_bot, **settings: Any):
+    """A beheerder, a bewoner, a coordination room and an encrypted watch room with the bot.
+
+    Returns ``(bot, beheerder, bewoner, coordination_room_id, watch_room_id)``.
+    """
+    beheerder: Person = await make_user("beheerder", display_name="Bea Beheer")
+    bewoner: Person = await make_user("bewoner", display_name="Bram Bewoner")
+    coordination = await beheerder.session.create_room("Beheerders", encrypted=True)
+    bot = await start_bot(coordination_room=coordination, **settings)
+    await beheerder.session.invite(coordination, bot.user_id)
+    await beheerder.wait_until(lambda: coordination in beheerder.client.rooms, what="coord room")
+    await beheerder.wait_until(
+        lambda: bot.user_id in beheerder.client.rooms[coordination].users, what="bot in coord"
+    )
+    watch = await room_with_bot(beheerder, bot.user_id, [bewoner], name=unique("Noord"))
+    return bot, beheerder, bewoner, coordination, watch

@@ -14,7 +14,7 @@ import contextlib
 import time
 from typing import Any
 
-from tests.integration.conftest import Person, RunningBot, room_with_bot, unique
+from tests.integration.conftest import Person, RunningBot, neighbourhood, room_with_bot, unique
 
 HOSTILE_HTML = (
     '<script>alert(1)</script><img src=x onerror=alert(1)><a href="javascript:alert(1)">x</a>'
@@ -75,21 +75,6 @@ async def create_dm(person: Person, invite: str) -> str:
     body = {"preset": "trusted_private_chat", "is_direct": True, "invite": [invite]}
     created = await person.session.request("POST", "/_matrix/client/v3/createRoom", body)
     return str(created["room_id"])
-
-
-async def neighbourhood(make_user, start_bot, **settings: Any):
-    """A beheerder, a bewoner and the bot in a coordination room and one watch room."""
-    beheerder: Person = await make_user("beheerder", display_name="Bea Beheer")
-    bewoner: Person = await make_user("bewoner", display_name="Bram Bewoner")
-    coordination = await beheerder.session.create_room("Beheerders", encrypted=True)
-    bot = await start_bot(coordination_room=coordination, **settings)
-    await beheerder.session.invite(coordination, bot.user_id)
-    await beheerder.wait_until(lambda: coordination in beheerder.client.rooms, what="coord room")
-    await beheerder.wait_until(
-        lambda: bot.user_id in beheerder.client.rooms[coordination].users, what="bot in coord"
-    )
-    watch = await room_with_bot(beheerder, bot.user_id, [bewoner], name=unique("Noord"))
-    return bot, beheerder, bewoner, coordination, watch
 
 
 async def test_resident_cannot_spoof_a_police_bulletin(make_user, start_bot) -> None:

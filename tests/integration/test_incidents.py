@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.integration.conftest import Person, from_sender, room_with_bot, unique
+from tests.integration.conftest import from_sender, neighbourhood
 
 
 def content(event: dict[str, Any]) -> dict[str, Any]:
@@ -39,21 +39,6 @@ def thread_reply_to(event_id: str, bot: str):
 def mentions_link(room_id: str, event_id: str):
     link = f"https://matrix.to/#/{room_id}/{event_id}"
     return lambda event: link in content(event).get("formatted_body", "")
-
-
-async def neighbourhood(make_user, start_bot, **overrides: Any):
-    """A beheerder, a bewoner, a coordination room and an encrypted watch room with the bot."""
-    beheerder: Person = await make_user("beheerder")
-    bewoner: Person = await make_user("bewoner")
-    coordination = await beheerder.session.create_room("Beheerders", encrypted=True)
-    bot = await start_bot(coordination_room=coordination, **overrides)
-    await beheerder.session.invite(coordination, bot.user_id)
-    await beheerder.wait_until(lambda: coordination in beheerder.client.rooms, what="coord room")
-    await beheerder.wait_until(
-        lambda: bot.user_id in beheerder.client.rooms[coordination].users, what="bot in coord"
-    )
-    watch = await room_with_bot(beheerder, bot.user_id, [bewoner], name=unique("Noord"))
-    return bot, beheerder, bewoner, coordination, watch
 
 
 async def test_report_is_acknowledged_quietly_and_stored(make_user, start_bot) -> None:
