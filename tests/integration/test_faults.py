@@ -62,9 +62,9 @@ class Neighbourhood:
             **overrides,
         }
 
-    async def wait_for_bot_in_room(self) -> None:
+    async def wait_for_bot_in_room(self, room_id: str | None = None) -> None:
         for _ in range(300):
-            if self.bot.user_id in await self.beheerder.joined_members(self.room_id):
+            if self.bot.user_id in await self.beheerder.joined_members(room_id or self.room_id):
                 return
             await asyncio.sleep(0.1)
         raise AssertionError("the bot did not join")
@@ -205,18 +205,42 @@ async def test_default_rate_limits_slow_down_but_complete(neighbourhood) -> None
 )
 async def test_kill_9_during_a_busy_stream(neighbourhood, tmp_path: Path, kills: int) -> None:
     place = await neighbourhood()
-    bot = BotProcess(place.synapse.url, place.bot.user_id, place.bot.password, tmp_path / "bot")
+    beheerder = place.beheerder
+    coordination = await beheerder.create_room(
+        "Beheerders", encrypted=False, invite=[place.bot.user_id]
+    )
+    watch_rooms = [place.room_id] + [
+        await beheerder.create_room(
+            f"Wijk {n}",
+            encrypted=False,
+            invite=[place.bot.user_id],
+            power_users={place.bot.user_id: 100},
+        )
+        for n in range(3)
+    ]
+    settings = {
+        "BUURTBOT_COORDINATION_ROOM": coordination,
+        "BUURTBOT_POLICE_USERS": f'["{beheerder.user_id}"]',
+    }
+    bot = BotProcess(
+        place.synapse.url, place.bot.user_id, place.bot.password, tmp_path / "bot", settings
+    )
     await bot.start()
-    await place.wait_for_bot_in_room()
+    for room_id in [coordination, *watch_rooms]:
+        await place.wait_for_bot_in_room(room_id)
     asked: list[str] = []
     reports: list[str] = []
+    bulletins: list[str] = []
 
     async def stream() -> None:
         texts = ["!ping", "Verdachte man bij de schuur aan de Kerkstraat", "!hulp", "!ping"]
         for n in range(20 * kills):
             text = texts[n % len(texts)]
-            event_id = await place.beheerder.send_text(place.room_id, text)
+            event_id = await beheerder.send_text(place.room_id, text)
             (asked if text.startswith("!") else reports).append(event_id)
+            if n % 10 == 5:  # now and then a police bulletin fans out to every watch room
+                bulletins.append(f"Bulletin {n}")
+                await beheerder.send_text(coordination, f"!bericht Bulletin {n}")
             await asyncio.sleep(0.05)
 
     sender = asyncio.create_task(stream())
@@ -228,22 +252,49 @@ async def test_kill_9_during_a_busy_stream(neighbourhood, tmp_path: Path, kills:
             await bot.start()
         await sender
         await place.wait_for_answers(asked, wait_s=120)
+        for room_id in watch_rooms:
+            await wait_for_copies(place, room_id, bulletins)
         await asyncio.sleep(2)
         counts = await place.answers()
         doubled = {e: n for e, n in counts.items() if n > 1}
         assert not doubled, f"commands answered twice after kill -9: {doubled}"
         reactions = Counter(
             e["content"]["m.relates_to"]["event_id"]
-            for e in await place.beheerder.messages(place.room_id, limit=1000)
+            for e in await beheerder.messages(place.room_id, limit=1000)
             if e.get("sender") == place.bot.user_id and e.get("type") == "m.reaction"
         )
         assert all(reactions[r] == 1 for r in reports), reactions
+        for room_id in watch_rooms:
+            copies = await bulletin_copies(place, room_id, bulletins)
+            assert all(copies[b] == 1 for b in bulletins), (room_id, copies)
     finally:
         sender.cancel()
         await bot.stop()
     with sqlite3.connect(tmp_path / "bot" / "buurtbot.sqlite3") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert db.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] == 0
+
+
+async def bulletin_copies(place: Neighbourhood, room_id: str, texts: list[str]) -> Counter[str]:
+    """How many relayed copies of each bulletin text the room holds (edits not counted)."""
+    copies: Counter[str] = Counter()
+    for event in await place.beheerder.messages(room_id, limit=1000):
+        content = event.get("content", {})
+        if event.get("sender") != place.bot.user_id or "m.new_content" in content:
+            continue
+        last_line = str(content.get("body", "")).strip().split("\n")[-1].strip()
+        if last_line in texts:
+            copies[last_line] += 1
+    return copies
+
+
+async def wait_for_copies(place: Neighbourhood, room_id: str, texts: list[str]) -> None:
+    for _ in range(240):
+        copies = await bulletin_copies(place, room_id, texts)
+        if all(copies[t] for t in texts):
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"bulletins missing in {room_id}: {set(texts) - set(copies)}")
 
 
 async def test_backlog_longer_than_one_sync_is_not_lost(neighbourhood) -> None:
