@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from bot.dispatch import CommandTable, may_use
 from bot.domain.commands import CommandCall
 from bot.domain.formatting import escape
 from bot.features.base import Context, Feature, command
 from bot.i18n.catalog import Markup
 
 if TYPE_CHECKING:
-    from bot.dispatch import CommandTable
     from bot.services import Services
 
 
@@ -25,8 +25,6 @@ class CoreFeature(Feature):
     @command("hulp", "help", help="help.hulp")
     async def help(self, ctx: Context, call: CommandCall) -> None:
         """Only what the caller may use here: a resident never sees moderator tools."""
-        from bot.dispatch import may_use
-
         assert self.table is not None, "the dispatcher attaches its command table"
         prefix = ctx.services.settings.command_prefix
         items = []
