@@ -11,7 +11,6 @@ local file proves that Synapse accepts it. The compose-only deployment file
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.devserver.synapse import free_port
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,12 +33,6 @@ COMPOSE_SYNAPSE = SYNAPSE_DIR / "compose.yaml"
 LOG_CONFIG = SYNAPSE_DIR / "log.config"
 
 START_TIMEOUT = 120.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _write_local_config(directory: Path, port: int) -> Path:
@@ -74,6 +69,19 @@ def _write_local_config(directory: Path, port: int) -> Path:
     return path
 
 
+def _generate_keys(command: list[str], directory: Path) -> None:
+    """Synapse's own ``--generate-keys``, as the launcher and the container entrypoint run it."""
+    generated = subprocess.run(
+        [*command, "--generate-keys"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+
+
 def _http(url: str, *, method: str = "GET", body: bytes | None = None) -> tuple[int, bytes]:
     request = urllib.request.Request(url, method=method, data=body)
     if body is not None:
@@ -93,20 +101,12 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 @pytest.fixture
 def synapse_with_shared_config(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     local = _write_local_config(tmp_path, port)
     base_cmd = [sys.executable, "-m", "synapse.app.homeserver", "-c", str(SHARED), "-c", str(local)]
     log_path = tmp_path / "synapse.log"
 
-    generated = subprocess.run(
-        [*base_cmd, "--generate-keys"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert generated.returncode == 0, generated.stdout + generated.stderr
+    _generate_keys(base_cmd, tmp_path)
 
     with log_path.open("wb") as log:
         process = subprocess.Popen(base_cmd, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
@@ -248,15 +248,9 @@ def test_compose_deployment_config_parses(tmp_path: Path) -> None:
     merged_path.write_text(yaml.safe_dump(merged), encoding="utf-8")
 
     # The signing key, as the container's entrypoint creates it.
-    generated = subprocess.run(
-        [sys.executable, "-m", "synapse.app.homeserver", "-c", str(merged_path), "--generate-keys"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    _generate_keys(
+        [sys.executable, "-m", "synapse.app.homeserver", "-c", str(merged_path)], tmp_path
     )
-    assert generated.returncode == 0, generated.stdout + generated.stderr
 
     parsed = subprocess.run(
         [sys.executable, "-c", _PARSE_SCRIPT, str(merged_path), str(tmp_path)],
