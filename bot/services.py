@@ -20,10 +20,6 @@ class Services:
     store: Store
     coordination_room_id: str | None = None
 
-    @property
-    def language(self) -> str:
-        return self.settings.language
-
     async def post_to_coordination(
         self, text: Rich, txn: str, *, notice: bool = True
     ) -> str | None:

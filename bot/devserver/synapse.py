@@ -174,10 +174,6 @@ class LocalSynapse:
                 tails.extend(path.read_text(errors="replace").splitlines()[-lines:])
         return "\n".join(tails)
 
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
     async def stop(self, grace_s: float = 20.0) -> None:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:

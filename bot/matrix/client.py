@@ -13,7 +13,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from nio import (
@@ -82,12 +81,6 @@ def _check(response: Any, action: str) -> Any:
         permanent = errcode in PERMANENT_ERRCODES
         raise MatrixError(action, errcode, response.message or "", permanent)
     return response
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    user_id: str
-    display_name: str | None
 
 
 class MatrixClient:
@@ -228,10 +221,6 @@ class MatrixClient:
     def room_name(self, room_id: str) -> str:
         room = self.nio.rooms.get(room_id)
         return room.display_name if room else room_id
-
-    def is_encrypted(self, room_id: str) -> bool:
-        room = self.nio.rooms.get(room_id)
-        return bool(room and room.encrypted)
 
     def members(self, room_id: str) -> dict[str, str | None]:
         """Joined members and their display names (None when they set none)."""

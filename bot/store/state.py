@@ -49,6 +49,3 @@ class StateRepository:
             "access_token": session.access_token,
         }
         await self._set("session", json.dumps(payload))
-
-    async def forget_session(self) -> None:
-        await self._db.execute("DELETE FROM kv WHERE key = 'session'")
