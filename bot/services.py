@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bot.domain.classifier import Classifier, classifier_for
 from bot.domain.formatting import Rich
 from bot.matrix.client import MatrixClient
 from bot.settings import Settings
@@ -19,6 +20,11 @@ class Services:
     client: MatrixClient
     store: Store
     coordination_room_id: str | None = None
+    classifier: Classifier = field(init=False)
+
+    def __post_init__(self) -> None:
+        # One vocabulary for every feature: loading a custom directory costs real time.
+        self.classifier = classifier_for(self.settings.vocabulary_dir)
 
     async def post_to_coordination(
         self, text: Rich, txn: str, *, notice: bool = True

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bot.domain.classifier import Classification
 from bot.domain.commands import CommandCall
 from bot.domain.formatting import Rich
 from bot.domain.message import Message
@@ -79,6 +81,11 @@ class Context:
     @property
     def role(self) -> RoomRole | None:
         return self.room.role if self.room else None
+
+    @cached_property
+    def classification(self) -> Classification:
+        """The message classified once, however many features look at it."""
+        return self.services.classifier.classify(self.message.body)
 
     def t(self, key: str, **args: object) -> Rich:
         return t(key, self.language, **args)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 
-from bot.domain.classifier import classifier_for
 from bot.domain.conduct import (
     ConductDecision,
     HouseRules,
@@ -43,7 +42,6 @@ class ConductFeature(Feature):
         super().__init__(services)
         self.sanctions = sanctions
         self.book: HouseRulesBook = load_house_rules_book(services.settings.house_rules_file)
-        self.classifier = classifier_for(services.settings.vocabulary_dir)
         self._floods: dict[tuple[int, int], FloodDetector] = {}
 
     def rules_for(self, room_id: str) -> HouseRules:
@@ -81,7 +79,7 @@ class ConductFeature(Feature):
             await self.sanctions.direct_message(
                 msg.sender, ctx.t("conduct.signalement"), ctx.txn("signalement")
             )
-        verdict = self.classifier.classify(msg.body)
+        verdict = ctx.classification
         settings = self.services.settings
         level = ctx.level(msg.sender)
         decision = decide(

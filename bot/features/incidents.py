@@ -16,7 +16,6 @@ import re
 import time
 from datetime import UTC, datetime
 
-from bot.domain.classifier import Classification, classifier_for
 from bot.domain.commands import CommandCall
 from bot.domain.formatting import Rich, escape, event_link, excerpt
 from bot.features.base import Context, Feature, Permission, Where, command
@@ -42,7 +41,6 @@ class IncidentsFeature(Feature):
 
     def __init__(self, services: Services) -> None:
         super().__init__(services)
-        self.classifier = classifier_for(services.settings.vocabulary_dir)
         self._purger: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -62,9 +60,6 @@ class IncidentsFeature(Feature):
             if removed:
                 log.info("deleted %d incident records older than %d days", removed, days)
             await asyncio.sleep(PURGE_INTERVAL_S)
-
-    def classify(self, text: str) -> Classification:
-        return self.classifier.classify(text)
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -101,7 +96,7 @@ class IncidentsFeature(Feature):
         self, ctx: Context, event_id: str, report_ts: int, existing: Incident | None
     ) -> None:
         settings = self.services.settings.incidents
-        verdict = self.classify(ctx.message.body)
+        verdict = ctx.classification
         store = self.services.store.incidents
         if verdict.category is None:
             if existing is not None:  # edited into something that is not a report
