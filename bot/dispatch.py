@@ -14,6 +14,7 @@ import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 
+from bot.background import cancel_and_wait
 from bot.domain.commands import CommandCall, parse_command
 from bot.domain.message import EventKind, Message, looks_like_text_message, parse_event
 from bot.features.base import CommandSpec, Context, Feature, Permission
@@ -87,9 +88,7 @@ class Dispatcher:
         await asyncio.gather(*(queue.join() for queue in self._queues.values()))
 
     async def stop(self) -> None:
-        for task in self._workers.values():
-            task.cancel()
-        await asyncio.gather(*self._workers.values(), return_exceptions=True)
+        await cancel_and_wait(self._workers.values())
         self._workers.clear()
         self._queues.clear()
 

@@ -22,6 +22,7 @@ from dataclasses import replace
 from enum import Enum
 from typing import Any
 
+from bot.background import cancel_and_wait
 from bot.domain.formatting import Rich
 from bot.i18n.catalog import Language, Markup, t
 from bot.matrix.client import MatrixError, txn_id
@@ -164,10 +165,7 @@ class DeliveryWorker:
 
     async def stop(self) -> None:
         """Cancel in-flight requests: their rows stay due and repeat with the same txn IDs."""
-        tasks = [*self._loops, *self._tasks]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait([*self._loops, *self._tasks])
         self._loops.clear()
 
     # -- scheduling ----------------------------------------------------------------------

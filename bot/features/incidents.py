@@ -10,12 +10,12 @@ about last night helps nobody.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
 from datetime import UTC, datetime
 
+from bot.background import cancel_and_wait
 from bot.domain.commands import CommandCall
 from bot.domain.formatting import Rich, escape, event_link, excerpt
 from bot.features.base import Context, Feature, Permission, Where, command
@@ -47,10 +47,7 @@ class IncidentsFeature(Feature):
         self._purger = asyncio.create_task(self._purge_forever(), name="incident purge")
 
     async def stop(self) -> None:
-        if self._purger is not None:
-            self._purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._purger
+        await cancel_and_wait([self._purger])
 
     async def _purge_forever(self) -> None:
         days = self.services.settings.incidents.retention_days

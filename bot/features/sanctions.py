@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 
+from bot.background import cancel_and_wait
 from bot.domain.durations import format_duration
 from bot.domain.formatting import Rich, mention_html
 from bot.i18n.catalog import Language, Markup, t
@@ -164,10 +165,7 @@ class Sanctions:
         self._timer = asyncio.create_task(self._lift_mutes_forever(), name="mute timer")
 
     async def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer
+        await cancel_and_wait([self._timer])
 
     async def _lift_mutes_forever(self) -> None:
         while True:
