@@ -24,7 +24,7 @@ from bot.features.base import Feature
 from bot.features.bulletins import BulletinsFeature
 from bot.services import Services
 from bot.settings import load_settings
-from bot.store.bulletins import BulletinRepository
+from bot.store.bulletins import BulletinRepository, State
 from tests.botprocess import BotProcess
 from tests.integration.conftest import (
     RELAXED_LIMITS,
@@ -193,6 +193,43 @@ async def test_bulletin_reaches_every_watch_room(make_user, start_bot) -> None:
     listing = await place.command("!berichten")
     answer = await place.answer(listing, "Politiebericht #")
     assert "3/3 afgeleverd, 0 mislukt" in content(answer)["body"]
+
+
+async def test_a_room_the_bot_may_not_post_in_is_reported_and_not_retried(
+    make_user, start_bot
+) -> None:
+    """A beheerder made a group read-only for the bot: the others get the bulletin, the officer
+    is told which group failed and why, and the bot does not keep hammering that room."""
+    place = await neighbourhood(make_user, start_bot, rooms=1, encrypted=0)
+    name = unique("Alleen-lezen")
+    read_only = await place.beheerder.session.create_room(
+        name,
+        encrypted=False,
+        invite=[place.bot.user_id],
+        power_users={place.bot.user_id: 0},
+        events_default=50,
+    )
+    assert place.bot.bot.services is not None
+    rooms = place.bot.bot.services.store.rooms
+    for _ in range(100):
+        if read_only in {room.room_id for room in await rooms.list()}:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the bot never joined the read-only group")
+
+    command = await place.command("!bericht Inbraakgolf in de Dorpsstraat")
+    await place.copies("Inbraakgolf")
+    status = await place.status(command, "mislukt:")
+    text = content(status)["m.new_content"]["body"]
+    assert "Afgeleverd in 1/2 groepen" in text and f"{name} (geen toegang)" in text
+
+    bulletin = await place.repo.by_source(command)
+    assert bulletin is not None
+    await asyncio.sleep(3)  # longer than the first retry's backoff would be
+    (failed,) = await place.repo.deliveries(bulletin.id, State.FAILED)
+    assert failed.room_id == read_only and failed.error == "M_FORBIDDEN"
+    assert failed.attempts == 1, "a permanent refusal must not be retried"
 
 
 async def test_labels_restrict_the_rooms(make_user, start_bot) -> None:
