@@ -69,17 +69,18 @@ def _write_local_config(directory: Path, port: int) -> Path:
     return path
 
 
+def _run_ok(command: list[str], directory: Path) -> str:
+    """Run a helper process to completion; its stdout, or a failure showing all it printed."""
+    done = subprocess.run(
+        command, cwd=directory, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 def _generate_keys(command: list[str], directory: Path) -> None:
     """Synapse's own ``--generate-keys``, as the launcher and the container entrypoint run it."""
-    generated = subprocess.run(
-        [*command, "--generate-keys"],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert generated.returncode == 0, generated.stdout + generated.stderr
+    _run_ok([*command, "--generate-keys"], directory)
 
 
 def _http(url: str, *, method: str = "GET", body: bytes | None = None) -> tuple[int, bytes]:
@@ -252,16 +253,10 @@ def test_compose_deployment_config_parses(tmp_path: Path) -> None:
         [sys.executable, "-m", "synapse.app.homeserver", "-c", str(merged_path)], tmp_path
     )
 
-    parsed = subprocess.run(
-        [sys.executable, "-c", _PARSE_SCRIPT, str(merged_path), str(tmp_path)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    parsed = _run_ok(
+        [sys.executable, "-c", _PARSE_SCRIPT, str(merged_path), str(tmp_path)], tmp_path
     )
-    assert parsed.returncode == 0, parsed.stdout + parsed.stderr
-    facts = json.loads(parsed.stdout.strip().splitlines()[-1])
+    facts = json.loads(parsed.strip().splitlines()[-1])
 
     assert facts["server_name"] == compose_only["server_name"]
     assert facts["enable_registration"] is False
