@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from nio import AsyncClient, AsyncClientConfig
@@ -51,10 +51,26 @@ RELAXED_LIMITS = {
 }
 
 _counter = itertools.count()
+T = TypeVar("T")
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}{os.getpid()}x{next(_counter)}"
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T]], what: str, wait_s: float = 30.0, interval_s: float = 0.1
+) -> T:
+    """Poll ``check`` (a database row, a room's members…) until it returns something truthy.
+
+    Returns that value; after ``wait_s`` the test fails naming ``what`` it was waiting for.
+    """
+    deadline = time.monotonic() + wait_s
+    while not (result := await check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {wait_s:.0f} s: {what}")
+        await asyncio.sleep(interval_s)
+    return result
 
 
 class ExternalHomeserver:

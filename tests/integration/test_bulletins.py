@@ -24,13 +24,14 @@ from bot.features.base import Feature
 from bot.features.bulletins import BulletinsFeature
 from bot.services import Services
 from bot.settings import load_settings
-from bot.store.bulletins import BulletinRepository, State
+from bot.store.bulletins import BulletinRepository, Counts, State
 from tests.botprocess import BotProcess
 from tests.integration.conftest import (
     RELAXED_LIMITS,
     BotAccount,
     Person,
     RunningBot,
+    eventually,
     replies_to,
     room_with_bot,
     unique,
@@ -160,10 +161,11 @@ async def neighbourhood(make_user, start_bot, rooms: int = 2, encrypted: int = 1
     )
     assert bot.bot.services is not None
     store = bot.bot.services.store.rooms
-    for _ in range(100):
-        if len(await store.list()) == rooms + 1:
-            break
-        await asyncio.sleep(0.1)
+
+    async def all_registered() -> bool:
+        return len(await store.list()) == rooms + 1
+
+    await eventually(all_registered, "the bot to register every room", wait_s=10)
     return Place(bot, beheerder, agent, bewoner, coordination, watch)
 
 
@@ -211,12 +213,11 @@ async def test_a_room_the_bot_may_not_post_in_is_reported_and_not_retried(
     )
     assert place.bot.bot.services is not None
     rooms = place.bot.bot.services.store.rooms
-    for _ in range(100):
-        if read_only in {room.room_id for room in await rooms.list()}:
-            break
-        await asyncio.sleep(0.1)
-    else:
-        raise AssertionError("the bot never joined the read-only group")
+
+    async def joined() -> bool:
+        return read_only in {room.room_id for room in await rooms.list()}
+
+    await eventually(joined, "the bot to join the read-only group", wait_s=10)
 
     command = await place.command("!bericht Inbraakgolf in de Dorpsstraat")
     await place.copies("Inbraakgolf")
@@ -510,20 +511,19 @@ async def test_rate_limited_bot_still_delivers_everything(tmp_path: Path) -> Non
         assert bot.services is not None
         store = bot.services.store
         repo = BulletinRepository(store.db)
-        for _ in range(300):
-            if len(await store.rooms.list()) == rooms + 1:
-                break
-            await asyncio.sleep(0.1)
 
-        started = time.monotonic()
-        await agent.send_text(coordination, "!bericht Ook met de standaardlimieten")
-        counts = None
-        for _ in range(900):
+        async def all_registered() -> bool:
+            return len(await store.rooms.list()) == rooms + 1
+
+        async def all_sent() -> Counts | None:
             recent = await repo.recent(1)
             counts = recent[0][1] if recent else None
-            if counts is not None and counts.sent == rooms:
-                break
-            await asyncio.sleep(0.1)
+            return counts if counts is not None and counts.sent == rooms else None
+
+        await eventually(all_registered, "the bot to register every room")
+        started = time.monotonic()
+        await agent.send_text(coordination, "!bericht Ook met de standaardlimieten")
+        counts = await eventually(all_sent, "every copy sent", wait_s=90)
         took = time.monotonic() - started
         assert counts is not None and counts.sent == rooms and counts.failed == 0, counts
         assert took > 3, f"{took:.1f} s: the homeserver did not rate-limit the bot at all"

@@ -23,7 +23,7 @@ from bot.devserver.rooms import UserSession
 from bot.devserver.synapse import LocalSynapse, RegisteredUser
 from bot.settings import load_settings
 from tests.botprocess import BotProcess
-from tests.integration.conftest import RELAXED_LIMITS, unique
+from tests.integration.conftest import RELAXED_LIMITS, eventually, unique
 
 PLAIN_ROOMS = {"encryption_enabled_by_default_for_room_type": "off"}
 
@@ -63,11 +63,10 @@ class Neighbourhood:
         }
 
     async def wait_for_bot_in_room(self, room_id: str | None = None) -> None:
-        for _ in range(300):
-            if self.bot.user_id in await self.beheerder.joined_members(room_id or self.room_id):
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError("the bot did not join")
+        async def joined() -> bool:
+            return self.bot.user_id in await self.beheerder.joined_members(room_id or self.room_id)
+
+        await eventually(joined, "the bot did not join")
 
     async def answers(self) -> Counter[str]:
         """How many replies the bot sent to each event."""

@@ -9,7 +9,13 @@ from typing import Any
 from nio import RoomSendError
 
 from bot.resources import config_dir
-from tests.integration.conftest import Person, from_sender, replies_to, room_with_bot
+from tests.integration.conftest import (
+    Person,
+    eventually,
+    from_sender,
+    replies_to,
+    room_with_bot,
+)
 
 
 def body(event: dict[str, Any]) -> str:
@@ -58,11 +64,9 @@ async def can_post(person: Person, room_id: str) -> bool:
 
 
 async def wait_until_can_post(person: Person, room_id: str, wait_s: float = 30.0) -> None:
-    for _ in range(int(wait_s / 0.2)):
-        if await can_post(person, room_id):
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError("the mute was not lifted on time")
+    await eventually(
+        lambda: can_post(person, room_id), "the mute was not lifted on time", wait_s, 0.2
+    )
 
 
 async def test_off_topic_gets_thread_reminder_and_strike(make_user, start_bot) -> None:
