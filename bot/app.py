@@ -23,6 +23,7 @@ from bot.features.base import Feature
 from bot.features.bulletins import BulletinsFeature
 from bot.features.conduct import ConductFeature
 from bot.features.core import CoreFeature
+from bot.features.face_tip import FaceTipFeature
 from bot.features.incidents import IncidentsFeature
 from bot.features.moderation import ModerationFeature
 from bot.features.sanctions import Sanctions
@@ -50,6 +51,7 @@ def default_features(services: Services) -> list[Feature]:
         conduct,
         ModerationFeature(services, sanctions, conduct),
         BulletinsFeature(services),
+        FaceTipFeature(services, sanctions),
     ]
 
 
@@ -84,7 +86,10 @@ class Bot:
             for feature in features:
                 await feature.start()
             self.ready.set()
-            log.info("bot ready as %s in %d rooms", client.user_id, len(client.joined_room_ids()))
+            # The store, not nio: rooms joined on invite during catch-up reach nio's room list
+            # only with the next sync.
+            rooms = len(await store.rooms.list())
+            log.info("bot ready as %s in %d rooms", client.user_id, rooms)
             await self._sync_forever(services, membership, dispatcher)
         finally:
             for feature in reversed(features):

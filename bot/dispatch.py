@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from bot.background import cancel_and_wait
 from bot.domain.commands import CommandCall, parse_command
-from bot.domain.message import EventKind, Message, looks_like_text_message, parse_event
+from bot.domain.message import EventKind, Message, looks_like_handled_message, parse_event
 from bot.features.base import CommandSpec, Context, Feature, Permission
 from bot.services import Services
 from bot.store.inbox import InboxItem
@@ -131,7 +131,7 @@ class Dispatcher:
     async def _handle(self, item: InboxItem) -> None:
         message = parse_event(item.room_id, item.event)
         if message is None:
-            if looks_like_text_message(item.event):
+            if looks_like_handled_message(item.event):
                 log.info("skipped malformed message %s in %s", item.event_id, item.room_id)
             return
         if message.sender == self.services.client.user_id:
@@ -150,6 +150,8 @@ class Dispatcher:
     def _as_command(self, message: Message) -> CommandCall | None:
         if message.msgtype == "m.notice":
             return None  # bots talk in notices; never obey another bot
+        if not message.is_text:
+            return None  # a photo captioned "!vergeet @jan" is a photo, not a command
         return parse_command(message.body, self.services.settings.command_prefix)
 
     async def _route(self, ctx: Context) -> None:

@@ -8,6 +8,7 @@ Sources, strongest first: explicit arguments, ``BUURTBOT_*`` environment variabl
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from contextvars import ContextVar
 from pathlib import Path
@@ -87,6 +88,32 @@ class IncidentSettings(BaseModel):
     )
 
 
+# -- the privacy tip about recognisable faces in photos (issue 14) -------------------------
+class FaceTipSettings(BaseModel):
+    """A private tip to whoever posts a photo with a recognisable face in a watch room: the
+    Autoriteit Persoonsgegevens says such photos belong with the police, not in a group of
+    hundreds. Off by default; needs the optional ``faces`` extra (OpenCV, fully offline)."""
+
+    enabled: bool = Field(False, description="Look for faces in photos posted in watch rooms.")
+    interval_days: int = Field(
+        30, ge=1, le=365, description="At most one tip per person in this many days."
+    )
+    max_image_bytes: int = Field(
+        20 * 1024 * 1024,
+        ge=1024,
+        le=200 * 1024 * 1024,
+        description="Larger photos are not downloaded (nor checked).",
+    )
+
+    @model_validator(mode="after")
+    def _detector_installed(self) -> FaceTipSettings:
+        if self.enabled and importlib.util.find_spec("cv2") is None:
+            raise ValueError(
+                "enabled needs OpenCV: install the optional extra, pip install 'buurtwacht[faces]'"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     """Everything an operator can set. Secrets are ``SecretStr`` so they never print."""
 
@@ -129,6 +156,7 @@ class Settings(BaseSettings):
         description="House rules (TOML, per room overridable); default config/house_rules.toml.",
     )
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
+    face_tip: FaceTipSettings = Field(default_factory=FaceTipSettings)
 
     @field_validator("homeserver")
     @classmethod

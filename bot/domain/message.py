@@ -12,9 +12,19 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from bot.domain.geo import GeoPoint, GeoUriError, parse_geo_uri
+
 MAX_BODY_CHARS = 64 * 1024
 MAX_HTML_CHARS = 64 * 1024
 TEXT_MSGTYPES = frozenset({"m.text", "m.notice", "m.emote"})
+# Media whose ``body`` may be a caption (Matrix 1.10), classified like text when it is one.
+CAPTIONED_MSGTYPES = frozenset({"m.image", "m.video", "m.file"})
+# Voice notes and other audio: never judged by their words (their body is a file name or
+# "Voice message"), only counted for flooding.
+AUDIO_MSGTYPE = "m.audio"
+LOCATION_MSGTYPE = "m.location"
+MEDIA_MSGTYPES = CAPTIONED_MSGTYPES | {AUDIO_MSGTYPE}
+HANDLED_MSGTYPES = TEXT_MSGTYPES | MEDIA_MSGTYPES | {LOCATION_MSGTYPE}
 
 _REPLY_FALLBACK = re.compile(r"\A(?:>[^\n]*\n)+\n?")
 
@@ -23,6 +33,17 @@ class EventKind(StrEnum):
     MESSAGE = "message"
     EDIT = "edit"
     REDACTION = "redaction"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """Where a media event's file is: a plain ``mxc://`` URL, or an encrypted file object
+    (``url``, ``key``, ``iv``, ``hashes``) that only the matrix adapter knows how to open."""
+
+    url: str | None
+    encrypted_file: dict[str, Any] | None = field(default=None, hash=False, compare=False)
+    mimetype: str | None = None
+    size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +63,28 @@ class Message:
     target: str | None = None  # the event an edit replaces or a redaction removes
     mentioned: frozenset[str] = field(default_factory=frozenset)
     room_mention: bool = False
+    # Media: ``body`` is the caption when there is one, and empty otherwise (a file name or
+    # "Voice message" says nothing about the neighbourhood).
+    caption: bool = False
+    attachment: Attachment | None = None
+    location: GeoPoint | None = None  # m.location: the shared point, unrounded
 
     @property
     def in_thread(self) -> bool:
         return self.thread_root is not None
+
+    @property
+    def is_media(self) -> bool:
+        return self.msgtype in MEDIA_MSGTYPES
+
+    @property
+    def is_text(self) -> bool:
+        return self.msgtype in TEXT_MSGTYPES
+
+    @property
+    def follows_up(self) -> str | None:
+        """The event this one is about (its thread root, else what it replies to), if any."""
+        return self.thread_root or self.reply_to
 
 
 def _str(value: Any) -> str | None:
@@ -65,13 +104,38 @@ def _strip_reply_block(html: str) -> str:
     return html[end + len("</mx-reply>") :] if end >= 0 else html
 
 
-def looks_like_text_message(event: Any) -> bool:
-    """A message meant as text (so a failure to parse it is worth a log line), as opposed to
-    images, state and other events the bot simply does not handle."""
+def has_caption(content: dict[str, Any]) -> bool:
+    """Matrix 1.10: a media event's ``body`` is a caption when ``filename`` is present and
+    differs from it (older clients put the file name in ``body`` and send no ``filename``)."""
+    filename, body = content.get("filename"), content.get("body")
+    return (
+        isinstance(filename, str)
+        and isinstance(body, str)
+        and bool(body.strip())
+        and filename.strip() != body.strip()
+    )
+
+
+def looks_like_handled_message(event: Any) -> bool:
+    """A message of a kind the bot handles (so a failure to parse it is worth a log line), as
+    opposed to stickers, state and other events the bot simply does not handle."""
     if not isinstance(event, dict) or event.get("type") != "m.room.message":
         return False
     content = event.get("content")
-    return not isinstance(content, dict) or content.get("msgtype") in (*TEXT_MSGTYPES, None)
+    return not isinstance(content, dict) or content.get("msgtype") in (*HANDLED_MSGTYPES, None)
+
+
+def _attachment(content: dict[str, Any]) -> Attachment | None:
+    info = content.get("info")
+    info = info if isinstance(info, dict) else {}
+    size = info.get("size")
+    size = size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+    encrypted = content.get("file")
+    encrypted = encrypted if isinstance(encrypted, dict) else None
+    url = _str(content.get("url")) or (encrypted and _str(encrypted.get("url")))
+    if not url:
+        return None
+    return Attachment(url, encrypted, _str(info.get("mimetype")), size)
 
 
 def parse_event(room_id: str, event: dict[str, Any]) -> Message | None:
@@ -117,10 +181,24 @@ def _parse_message(
         kind, content = EventKind.EDIT, new_content
     msgtype = content.get("msgtype")
     body = content.get("body")
-    if not isinstance(msgtype, str) or msgtype not in TEXT_MSGTYPES or not isinstance(body, str):
+    if not isinstance(msgtype, str) or msgtype not in HANDLED_MSGTYPES or not isinstance(body, str):
         return None
+    caption, attachment, location = False, None, None
+    if msgtype == LOCATION_MSGTYPE:
+        try:
+            location = parse_geo_uri(content.get("geo_uri"))
+        except GeoUriError:
+            return None
+        body = ""  # "Location at ..." is the client's text, not the resident's
+    elif msgtype in MEDIA_MSGTYPES:
+        caption = msgtype in CAPTIONED_MSGTYPES and has_caption(content)
+        attachment = _attachment(content)
+        if attachment is None:
+            return None  # the spec requires ``url`` or ``file``: nothing here to look at
+        if not caption:
+            body = ""
     formatted = None
-    if content.get("format") == "org.matrix.custom.html":
+    if content.get("format") == "org.matrix.custom.html" and (body or msgtype in TEXT_MSGTYPES):
         formatted = _str(content.get("formatted_body"))
         if formatted is not None:
             formatted = _strip_reply_block(formatted[:MAX_HTML_CHARS])
@@ -152,4 +230,7 @@ def _parse_message(
         target=target,
         mentioned=mentioned,
         room_mention=mentions.get("room") is True,
+        caption=caption,
+        attachment=attachment,
+        location=location,
     )

@@ -84,8 +84,15 @@ class Context:
 
     @cached_property
     def classification(self) -> Classification:
-        """The message classified once, however many features look at it."""
-        return self.services.classifier.classify(self.message.body)
+        """The message classified once, however many features look at it.
+
+        A photo without a caption, a voice note or a shared location has no words to judge:
+        it is neither a report nor off-topic (the flood rule still counts it).
+        """
+        verdict = self.services.classifier.classify(self.message.body)
+        if self.message.is_text or self.message.caption:
+            return verdict
+        return verdict._replace(off_topic=False, off_topic_kind=None)
 
     def t(self, key: str, **args: object) -> Rich:
         return t(key, self.language, **args)

@@ -9,6 +9,7 @@ The sender's edits and any redaction of the command follow to every copy.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 
 from bot.domain.commands import CommandCall, parse_command
 from bot.domain.formatting import Rich, escape
+from bot.domain.markdown import markdown_to_html
 from bot.domain.police_alert import (
     FIELD_LABELS,
     AlertEndError,
@@ -371,7 +373,9 @@ class BulletinsFeature(Feature):
         prefix = self.services.settings.command_prefix
         formatted = ctx.message.formatted_body
         body = formatted and strip_command_html(formatted, call.name, labels, prefix)
-        body_html = body or plain_to_html(text)
+        # No formatted_body (a script, a plain client): the body may well be Markdown. Parsed
+        # off the event loop, since a long hostile body takes a noticeable moment.
+        body_html = body or await asyncio.to_thread(markdown_to_html, text)
         return Draft(
             Kind.BULLETIN,
             tuple(labels),

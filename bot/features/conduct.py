@@ -69,6 +69,8 @@ class ConductFeature(Feature):
         msg = ctx.message
         if ctx.role is not RoomRole.WATCH or msg.sender == self.services.client.user_id:
             return
+        if await self._is_media_follow_up(ctx):
+            return  # photos under a report are what the thread is for
         rules = self.rules_for(msg.room_id)
         flooded = self._flooded(rules, ctx)  # every message counts, by its own timestamp
         stale_after = self.services.settings.incidents.stale_after_seconds
@@ -98,6 +100,14 @@ class ConductFeature(Feature):
             return
         await self._apply(ctx, rules, decision)
 
+    async def _is_media_follow_up(self, ctx: Context) -> bool:
+        """A photo, video, file or voice note without words, in a report's thread or in reply
+        to a report: follow-up, never judged (not even counted for flooding)."""
+        msg = ctx.message
+        if not msg.is_media or msg.caption or msg.follows_up is None:
+            return False
+        return await self.services.store.incidents.get(msg.follows_up) is not None
+
     async def _apply(self, ctx: Context, rules: HouseRules, decision: ConductDecision) -> None:
         msg = ctx.message
         me = self.services.client.user_id
@@ -112,13 +122,12 @@ class ConductFeature(Feature):
         reminder = ctx.t(
             "conduct.reminder",
             user=self.sanctions.who(msg.room_id, msg.sender),
-            label=rule.label.get(lang),
             text=rule.text.get(lang),
         )
         if decision.record_strike:
             reminder = reminder + ctx.t("conduct.strike_count", strikes=decision.strikes)
         try:
-            await self._remind(ctx, reminder, decision)
+            await self._remind(ctx, reminder, decision, rule.label.get(lang))
             if decision.penalty is Penalty.MUTE and decision.duration_s:
                 await self.sanctions.mute(
                     msg.room_id,
@@ -152,7 +161,9 @@ class ConductFeature(Feature):
         except MatrixError as exc:
             log.warning("conduct action on %s in %s failed: %s", msg.sender, msg.room_id, exc)
 
-    async def _remind(self, ctx: Context, reminder: Rich, decision: ConductDecision) -> None:
+    async def _remind(
+        self, ctx: Context, reminder: Rich, decision: ConductDecision, label: str
+    ) -> None:
         msg = ctx.message
         if decision.reminder_via is ReminderVia.DM:
             await self.sanctions.direct_message(msg.sender, reminder, ctx.txn("reminder"))
@@ -171,6 +182,6 @@ class ConductFeature(Feature):
                 self.services.client.user_id,
                 "remind",
                 msg.sender,
-                decision.rule_id,
+                label,  # beheerders read the rule's name, not its internal key
                 key=f"remind:{msg.event_id}",
             )

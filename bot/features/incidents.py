@@ -5,6 +5,10 @@ A report gets a quiet 👀 reaction — never a chat reply that buzzes hundreds 
 urgent report is posted to the coordination room with a link. Edits re-classify, redactions
 erase. Events from a backlog older than ``stale_after_seconds`` are recorded only: a reminder
 about last night helps nobody.
+
+A photo, video or file with a caption is a report like a text (its alert says it has a photo);
+a location the reporter shares right after a report (or in its thread) is added to that
+incident and its alert, rounded to about 10 m.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ log = logging.getLogger(__name__)
 
 EMERGENCY_NUMBERS = ("112", "101")
 PURGE_INTERVAL_S = 6 * 3600
+# A location shared this soon after the same person's report is taken to be its location.
+LOCATION_WINDOW_MS = 10 * 60 * 1000
+# What a captioned report came with, as the alert names it ("met foto").
+ATTACHMENTS = {"m.image": "image", "m.video": "video", "m.file": "file"}
 _NUMBER_ARG = re.compile(r"^\s*(\d{3})\s*$")
 
 
@@ -61,7 +69,12 @@ class IncidentsFeature(Feature):
     # -- hooks ---------------------------------------------------------------------------
 
     async def on_message(self, ctx: Context) -> None:
-        if ctx.role is not RoomRole.WATCH or ctx.message.in_thread:
+        if ctx.role is not RoomRole.WATCH:
+            return
+        if ctx.message.location is not None:
+            await self._attach_location(ctx)
+            return
+        if ctx.message.in_thread:
             return  # thread replies are follow-ups to a report, not new reports
         await self._report(ctx, ctx.message.event_id, ctx.message.ts, existing=None)
 
@@ -111,6 +124,9 @@ class IncidentsFeature(Feature):
             excerpt=excerpt(ctx.message.body, settings.excerpt_length),
             alert_event_id=existing.alert_event_id if existing else None,
             reminder_event_id=existing.reminder_event_id if existing else None,
+            attachment=ATTACHMENTS.get(ctx.message.msgtype)
+            or (existing.attachment if existing else None),
+            location=existing.location if existing else None,
         )
         log.info(
             "incident %s in %s: %s, urgent=%s, %d plate(s)",
@@ -143,6 +159,24 @@ class IncidentsFeature(Feature):
         if incident.urgent or incident.alert_event_id:
             await self._alert(ctx, incident)
 
+    async def _attach_location(self, ctx: Context) -> None:
+        """Add a shared location to the sender's report it belongs to, and to its alert."""
+        msg = ctx.message
+        store = self.services.store.incidents
+        if msg.follows_up:
+            incident = await store.get(msg.follows_up)
+        else:
+            incident = await store.latest_by(msg.room_id, msg.sender, msg.ts - LOCATION_WINDOW_MS)
+        if incident is None or incident.sender != msg.sender or msg.location is None:
+            return  # a location on its own is fine in a watch room, and nothing to attach
+        incident = await store.save(incident.with_(location=msg.location.rounded()))
+        log.info("location %s attached to incident %s", msg.event_id, incident.event_id)
+        live = not is_stale(
+            msg.ts, int(time.time() * 1000), self.services.settings.incidents.stale_after_seconds
+        )
+        if live and incident.alert_event_id:
+            await self._alert(ctx, incident)
+
     async def _alert(self, ctx: Context, incident: Incident) -> None:
         """Post (or, after an edit, update) the alert in the coordination room."""
         text = self.alert_text(ctx, incident)
@@ -164,9 +198,19 @@ class IncidentsFeature(Feature):
     def alert_text(self, ctx: Context, incident: Incident) -> Rich:
         plates = "".join(f"<code>{escape(p)}</code> " for p in incident.plates)
         moment = datetime.fromtimestamp(incident.ts / 1000, tz=UTC).astimezone()
+        point = incident.location
+        location = (
+            ctx.t("incident.location", link=point.osm_link, coordinates=point.text).html
+            if point
+            else ""
+        )
         return ctx.t(
             "incident.alert_urgent" if incident.urgent else "incident.alert_update",
             category=ctx.t(f"category.{incident.category}").plain,
+            attachment=ctx.t(f"incident.attachment.{incident.attachment}").plain
+            if incident.attachment
+            else "",
+            location=Markup(location),
             room=self.services.client.room_name(incident.room_id),
             time=moment.strftime("%H:%M"),
             excerpt=incident.excerpt,

@@ -297,6 +297,7 @@ class ModerationFeature(Feature):
         store = self.services.store
         reports = await store.incidents.erase_sender(target)
         strikes = await store.conduct.erase_user(target)
+        await store.face_tips.erase_user(target)
         self.conduct.forget(target)
         msg = ctx.message
         await self.sanctions.audit(

@@ -18,10 +18,13 @@ from typing import Any
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DownloadError,
+    EncryptionError,
     ErrorResponse,
     JoinError,
     LocalProtocolError,
     LoginResponse,
+    MemoryDownloadResponse,
     MessageDirection,
     RoomGetStateEventError,
     RoomMessagesResponse,
@@ -31,8 +34,10 @@ from nio import (
     SyncError,
     SyncResponse,
 )
+from nio.crypto import decrypt_attachment
 
 from bot.domain.formatting import Rich
+from bot.domain.message import Attachment
 from bot.domain.power import RoomPower, with_user_level
 from bot.settings import Settings
 from bot.store.state import Session, StateRepository
@@ -63,6 +68,13 @@ class MatrixError(Exception):
 
 class LoginFailedError(Exception):
     pass
+
+
+class MediaError(Exception):
+    """A media file that cannot be had: too large, malformed reference, failed decryption."""
+
+
+MEDIA_TIMEOUT_S = 60.0
 
 
 def txn_id(*parts: str) -> str:
@@ -239,6 +251,46 @@ class MatrixClient:
         """Who sent an event (readable even when we cannot decrypt it)."""
         response = _check(await self.nio.room_get_event(room_id, event_id), "get event")
         return str(response.event.sender)
+
+    async def download_media(self, attachment: Attachment, max_bytes: int) -> bytes:
+        """The file of a media event, decrypted when it was sent encrypted; in memory only.
+
+        Encrypted rooms send a ``file`` object (AES-CTR key, IV, SHA-256 of the ciphertext):
+        the hash is checked before anything is decrypted. Nothing is written to disk.
+        """
+        if attachment.size is not None and attachment.size > max_bytes:
+            raise MediaError(f"announced size {attachment.size} is over {max_bytes} bytes")
+        url = attachment.url or ""
+        if not url.startswith("mxc://") or "/" not in url[6:]:
+            raise MediaError("not an mxc:// URL")
+        try:
+            response = await asyncio.wait_for(self.nio.download(mxc=url), MEDIA_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise MediaError(f"download took longer than {MEDIA_TIMEOUT_S:.0f} s") from exc
+        if isinstance(response, DownloadError):
+            permanent = response.status_code in PERMANENT_ERRCODES
+            raise MatrixError("download", response.status_code, response.message, permanent)
+        if not isinstance(response, MemoryDownloadResponse) or not isinstance(response.body, bytes):
+            raise MediaError("unexpected download response")
+        data = response.body
+        if len(data) > max_bytes:
+            raise MediaError(f"file of {len(data)} bytes is over {max_bytes} bytes")
+        encrypted = attachment.encrypted_file
+        if encrypted is None:
+            return data
+        key, iv, hashes = encrypted.get("key"), encrypted.get("iv"), encrypted.get("hashes")
+        if not (
+            isinstance(key, dict)
+            and isinstance(key.get("k"), str)
+            and isinstance(iv, str)
+            and isinstance(hashes, dict)
+            and isinstance(hashes.get("sha256"), str)
+        ):
+            raise MediaError("malformed encrypted file object")
+        try:
+            return bytes(decrypt_attachment(data, key["k"], hashes["sha256"], iv))
+        except EncryptionError as exc:
+            raise MediaError(f"cannot decrypt: {exc}") from exc
 
     async def resolve_room(self, reference: str) -> str:
         if reference.startswith("!"):

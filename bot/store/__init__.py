@@ -8,6 +8,7 @@ from pathlib import Path
 from bot.store.audit import AuditRepository
 from bot.store.conduct import ConductRepository
 from bot.store.database import Database
+from bot.store.face_tips import FaceTipRepository
 from bot.store.inbox import InboxRepository
 from bot.store.incidents import IncidentRepository
 from bot.store.rooms import RoomRepository
@@ -25,6 +26,7 @@ class Store:
     inbox: InboxRepository
     incidents: IncidentRepository
     conduct: ConductRepository
+    face_tips: FaceTipRepository
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -37,6 +39,7 @@ class Store:
             InboxRepository(db),
             IncidentRepository(db),
             ConductRepository(db),
+            FaceTipRepository(db),
         )
 
     async def close(self) -> None:

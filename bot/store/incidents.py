@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 
+from bot.domain.geo import GeoPoint
 from bot.store.database import Database, now_ms
 
 
@@ -20,6 +21,8 @@ class Incident:
     excerpt: str
     alert_event_id: str | None = None
     reminder_event_id: str | None = None
+    attachment: str | None = None  # "image", "video" or "file" when the report had one
+    location: GeoPoint | None = None  # shared by the reporter; stored rounded (~10 m)
     id: int = 0
 
     def with_(self, **changes: object) -> Incident:
@@ -34,12 +37,14 @@ class IncidentRepository:
         """Insert, or update the record of the same event (an edit re-classifies it)."""
         await self._db.execute(
             "INSERT INTO incidents (room_id, event_id, sender, ts, category, urgent, plates, "
-            "excerpt, alert_event_id, reminder_event_id, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "excerpt, alert_event_id, reminder_event_id, attachment, latitude, longitude, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (event_id) DO UPDATE SET category = excluded.category, "
             "urgent = excluded.urgent, plates = excluded.plates, excerpt = excluded.excerpt, "
             "alert_event_id = excluded.alert_event_id, "
-            "reminder_event_id = excluded.reminder_event_id, updated_at = excluded.updated_at",
+            "reminder_event_id = excluded.reminder_event_id, attachment = excluded.attachment, "
+            "latitude = excluded.latitude, longitude = excluded.longitude, "
+            "updated_at = excluded.updated_at",
             (
                 incident.room_id,
                 incident.event_id,
@@ -51,6 +56,8 @@ class IncidentRepository:
                 incident.excerpt,
                 incident.alert_event_id,
                 incident.reminder_event_id,
+                incident.attachment,
+                *_coordinates(incident.location),
                 now_ms(),
             ),
         )
@@ -77,6 +84,16 @@ class IncidentRepository:
             )
         return [_incident(row) for row in rows]
 
+    async def latest_by(self, room_id: str, sender: str, since_ms: int) -> Incident | None:
+        """The newest report of ``sender`` in the room since ``since_ms`` (a location shared
+        right after a report belongs to it)."""
+        row = await self._db.fetchone(
+            "SELECT * FROM incidents WHERE room_id = ? AND sender = ? AND ts >= ? "
+            "ORDER BY ts DESC, id DESC LIMIT 1",
+            (room_id, sender, since_ms),
+        )
+        return _incident(row) if row else None
+
     async def purge_older_than(self, cutoff_ms: int) -> int:
         return await self._db.execute("DELETE FROM incidents WHERE ts < ?", (cutoff_ms,))
 
@@ -98,5 +115,17 @@ def _incident(row: object) -> Incident:
         excerpt=r["excerpt"],  # type: ignore[index]
         alert_event_id=r["alert_event_id"],  # type: ignore[index]
         reminder_event_id=r["reminder_event_id"],  # type: ignore[index]
+        attachment=r["attachment"],  # type: ignore[index]
+        location=None
+        if r["latitude"] is None  # type: ignore[index]
+        else GeoPoint(r["latitude"], r["longitude"]),  # type: ignore[index]
         id=r["id"],  # type: ignore[index]
     )
+
+
+def _coordinates(point: GeoPoint | None) -> tuple[float | None, float | None]:
+    """Only the rounded point is ever written: the exact one is not needed to follow up."""
+    if point is None:
+        return None, None
+    rounded = point.rounded()
+    return rounded.latitude, rounded.longitude

@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from bot.domain.classifier import CATEGORIES_OR_NONE, classify
 from bot.domain.commands import CommandCall, parse_command
 from bot.domain.message import (
+    HANDLED_MSGTYPES,
     MAX_BODY_CHARS,
     MAX_HTML_CHARS,
     TEXT_MSGTYPES,
@@ -211,7 +212,7 @@ def _check_message(message: Message, event: dict[str, Any]) -> None:
     if message.kind is EventKind.REDACTION:
         assert message.target
         return
-    assert message.msgtype in TEXT_MSGTYPES
+    assert message.msgtype in HANDLED_MSGTYPES
     relation = event["content"].get("m.relates_to")
     if isinstance(relation, dict) and relation.get("rel_type") == "m.replace":
         # An edit must never come out as a new message: edits never run commands.
