@@ -85,11 +85,11 @@ class Bot:
             await self._catch_up(services, membership, dispatcher)
             for feature in features:
                 await feature.start()
-            self.ready.set()
             # The store, not nio: rooms joined on invite during catch-up reach nio's room list
             # only with the next sync.
             rooms = len(await store.rooms.list())
             log.info("bot ready as %s in %d rooms", client.user_id, rooms)
+            self.ready.set()
             await self._sync_forever(services, membership, dispatcher)
         finally:
             for feature in reversed(features):

@@ -96,7 +96,10 @@ class FaceTipFeature(Feature):
             image = await self.services.client.download_media(
                 msg.attachment, self.services.settings.face_tip.max_image_bytes
             )
-            return await asyncio.to_thread(count_faces, image) > 0
+            faces = await asyncio.to_thread(count_faces, image)
         except (MatrixError, MediaError, UnreadableImageError) as exc:
             log.info("face check of %s skipped: %s", msg.event_id, exc)
             return False
+        if not faces:
+            log.info("no face in %s", msg.event_id)
+        return faces > 0

@@ -207,7 +207,7 @@ class IncidentsFeature(Feature):
         return ctx.t(
             "incident.alert_urgent" if incident.urgent else "incident.alert_update",
             category=ctx.t(f"category.{incident.category}").plain,
-            attachment=ctx.t(f"incident.attachment.{incident.attachment}").plain
+            attachment=Markup(ctx.t(f"incident.attachment.{incident.attachment}").html)
             if incident.attachment
             else "",
             location=Markup(location),

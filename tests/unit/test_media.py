@@ -182,3 +182,18 @@ def test_a_small_face_far_away_is_not_recognisable() -> None:
 def test_undecodable_bytes(junk: bytes) -> None:
     with pytest.raises(UnreadableImageError):
         count_faces(junk)
+
+
+def test_face_tip_refuses_to_start_without_opencv(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from bot.settings import SettingsError, load_settings
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "cv2" else real(name, *a)
+    )
+    base = {"homeserver": "http://localhost:8008", "user_id": "@bot:x", "password": "x"}
+    assert not load_settings(**base).face_tip.enabled  # off by default: no OpenCV needed
+    with pytest.raises(SettingsError, match=r"face_tip.*buurtwacht\[faces\]"):
+        load_settings(**base, face_tip={"enabled": True})
