@@ -23,7 +23,9 @@ WORKDIR /app
 # invalidate this layer).
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-RUN pip install . \
+# Optional extras, e.g. `docker compose build --build-arg EXTRAS=faces` for the face tip.
+ARG EXTRAS=""
+RUN pip install ".${EXTRAS:+[$EXTRAS]}" \
     && rm -rf build ./*.egg-info
 
 # Defaults for vocabularies and house rules; compose mounts ./config over it.

@@ -40,7 +40,7 @@ class Attachment:
     """Where a media event's file is: a plain ``mxc://`` URL, or an encrypted file object
     (``url``, ``key``, ``iv``, ``hashes``) that only the matrix adapter knows how to open."""
 
-    url: str | None
+    url: str
     encrypted_file: dict[str, Any] | None = field(default=None, hash=False, compare=False)
     mimetype: str | None = None
     size: int | None = None
@@ -132,7 +132,8 @@ def _attachment(content: dict[str, Any]) -> Attachment | None:
     size = size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
     encrypted = content.get("file")
     encrypted = encrypted if isinstance(encrypted, dict) else None
-    url = _str(content.get("url")) or (encrypted and _str(encrypted.get("url")))
+    # An encrypted file's URL is inside its file object; a plain ``url`` beside it is ignored.
+    url = _str(encrypted.get("url")) if encrypted is not None else _str(content.get("url"))
     if not url:
         return None
     return Attachment(url, encrypted, _str(info.get("mimetype")), size)

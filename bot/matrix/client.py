@@ -260,7 +260,7 @@ class MatrixClient:
         """
         if attachment.size is not None and attachment.size > max_bytes:
             raise MediaError(f"announced size {attachment.size} is over {max_bytes} bytes")
-        url = attachment.url or ""
+        url = attachment.url
         if not url.startswith("mxc://") or "/" not in url[6:]:
             raise MediaError("not an mxc:// URL")
         try:

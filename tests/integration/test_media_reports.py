@@ -40,13 +40,17 @@ async def send_photo(
     room_id: str,
     caption: str | None = None,
     data: bytes = PHOTO,
+    file_hash: str | None = None,
     **relations: Any,
 ) -> str:
-    """Upload a photo encrypted (as Element does in an encrypted room) and post it."""
+    """Upload a photo encrypted (as Element does in an encrypted room) and post it;
+    ``file_hash`` replaces the ciphertext's SHA-256, as a tampered event would."""
     response, keys = await person.client.upload(
         io.BytesIO(data), "image/jpeg", "IMG_0042.jpg", encrypt=True, filesize=len(data)
     )
     assert keys is not None, response
+    if file_hash is not None:
+        keys["hashes"] = {"sha256": file_hash}
     photo = {
         "msgtype": "m.image",
         "body": caption or "IMG_0042.jpg",
@@ -130,7 +134,8 @@ async def test_photo_with_urgent_caption_is_a_report_with_photo(make_user, start
     assert record.excerpt.startswith("Er wordt NU ingebroken")
 
 
-async def test_location_after_a_report_is_added_to_the_alert(make_user, start_bot) -> None:
+async def test_location_after_a_report_is_added_to_the_alert(make_user, start_bot, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="bot")
     bot, beheerder, bewoner, coordination, watch = await neighbourhood(make_user, start_bot)
     store = bot.bot.services.store.incidents
     report = await bewoner.send(watch, "Er wordt NU ingebroken bij de buren, twee mannen!")
@@ -164,6 +169,7 @@ async def test_location_after_a_report_is_added_to_the_alert(make_user, start_bo
     await barrier(bewoner, watch)
     for event_id in (other, broken, shared):
         assert not bot_answers(bewoner, watch, event_id, bot.user_id)
+    assert await logged(caplog, broken, "skipped malformed")()
 
 
 async def test_location_in_the_report_thread_is_attached(make_user, start_bot) -> None:
@@ -277,8 +283,10 @@ async def test_no_face_tip_for_a_street_or_an_unreadable_image(
         bewoner, watch, "Deze bus staat al dagen hier", data=street_without_people()
     )
     unreadable = await send_photo(bewoner, watch, data=b"GIF89a, or not really")
+    tampered = await send_photo(bewoner, watch, file_hash="A" * 43)
     await eventually(logged(caplog, street, "no face"), "the street photo to be looked at")
     await eventually(logged(caplog, unreadable, "skipped"), "the broken image to be skipped")
+    await eventually(logged(caplog, tampered, "cannot decrypt"), "a bad hash to be refused")
     assert not bewoner.client.invited_rooms, "no tip, so no direct chat either"
 
 
