@@ -185,8 +185,14 @@ async def test_location_in_the_report_thread_is_attached(make_user, start_bot) -
     await eventually(located, "the location in the thread to be attached")
 
 
-async def test_photo_without_caption_under_a_report_gets_no_reminder(make_user, start_bot) -> None:
-    bot, _beheerder, bewoner, _coordination, watch = await neighbourhood(make_user, start_bot)
+async def test_photo_without_caption_under_a_report_gets_no_reminder(
+    make_user, start_bot, tmp_path
+) -> None:
+    # At most 2 messages in 30 s: the report and the top-level photo. The two photos under
+    # the report are follow-up and do not count, or the third message would be a flood.
+    bot, _beheerder, bewoner, _coordination, watch = await neighbourhood(
+        make_user, start_bot, house_rules_file=house_rules(tmp_path, flood=(2, "30s"))
+    )
     report = await bewoner.send(watch, "Verdachte man bij de garages aan de Lindelaan nu")
     await bewoner.wait_for(watch, reaction_to(report, bot.user_id), what="👀 reaction")
     threaded = await send_photo(bewoner, watch, **in_thread(report))
@@ -302,3 +308,19 @@ async def test_ready_log_counts_the_rooms_joined_on_first_start(
     await start_bot(coordination_room=coordination)
     ready = [r.getMessage() for r in caplog.records if "bot ready as" in r.getMessage()]
     assert ready == [f"bot ready as {bot_id} in 3 rooms"]
+
+
+async def test_reminder_is_one_sentence_and_audit_names_the_rule(make_user, start_bot) -> None:
+    bot, beheerder, bewoner, coordination, watch = await neighbourhood(make_user, start_bot)
+    thanks = await bewoner.send(watch, "Bedankt allemaal! 👍")
+    reminder = await bewoner.wait_for(watch, thread_reply_to(thanks, bot.user_id), what="reminder")
+    text = content(reminder)["body"]
+    assert "Geen bedankjes, 'oké' of duimpjes" in text
+    assert "Geen bedankjes of duimpjes" not in text, "the label and the rule said twice"
+    audit = await beheerder.wait_for(
+        coordination,
+        lambda e: from_sender(bot.user_id)(e) and "herinnerde" in content(e).get("body", ""),
+        what="audit line",
+    )
+    assert content(audit)["body"].endswith("– Geen bedankjes of duimpjes")
+    assert "thanks_ok_emoji" not in content(audit)["body"]
