@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -197,3 +199,26 @@ def test_face_tip_refuses_to_start_without_opencv(monkeypatch: pytest.MonkeyPatc
     assert not load_settings(**base).face_tip.enabled  # off by default: no OpenCV needed
     with pytest.raises(SettingsError, match=r"face_tip.*buurtwacht\[faces\]"):
         load_settings(**base, face_tip={"enabled": True})
+
+
+def test_a_decompression_bomb_is_refused_not_decoded() -> None:
+    """A 136 KiB PNG that claims 12000 x 12000 pixels. Run in a fresh interpreter: OpenCV reads
+    its pixel limit once, before the first decode, as the bot's process does."""
+    script = """
+import struct, zlib
+from bot.domain.faces import UnreadableImageError, count_faces
+w = h = 12000
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+rows = zlib.compress(bytes(h * (w + 1)), 9)
+bomb = b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+bomb += chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+try:
+    count_faces(bomb)
+except UnreadableImageError:
+    print("refused")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.stdout.strip() == "refused", result.stderr[-500:]
