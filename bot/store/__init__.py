@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.store.admission import AdmissionRepository
 from bot.store.audit import AuditRepository
 from bot.store.conduct import ConductRepository
 from bot.store.database import Database
@@ -25,6 +26,7 @@ class Store:
     inbox: InboxRepository
     incidents: IncidentRepository
     conduct: ConductRepository
+    admission: AdmissionRepository
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -37,6 +39,7 @@ class Store:
             InboxRepository(db),
             IncidentRepository(db),
             ConductRepository(db),
+            AdmissionRepository(db),
         )
 
     async def close(self) -> None:
