@@ -9,6 +9,7 @@ from bot.store.admission import AdmissionRepository
 from bot.store.audit import AuditRepository
 from bot.store.conduct import ConductRepository
 from bot.store.database import Database
+from bot.store.gate import GateRepository
 from bot.store.inbox import InboxRepository
 from bot.store.incidents import IncidentRepository
 from bot.store.rooms import RoomRepository
@@ -27,6 +28,7 @@ class Store:
     incidents: IncidentRepository
     conduct: ConductRepository
     admission: AdmissionRepository
+    gate: GateRepository
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -40,6 +42,7 @@ class Store:
             IncidentRepository(db),
             ConductRepository(db),
             AdmissionRepository(db),
+            GateRepository(db),
         )
 
     async def close(self) -> None:
