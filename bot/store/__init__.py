@@ -9,6 +9,7 @@ from bot.store.admission import AdmissionRepository
 from bot.store.audit import AuditRepository
 from bot.store.conduct import ConductRepository
 from bot.store.database import Database
+from bot.store.direct import DirectRoomRepository
 from bot.store.gate import GateRepository
 from bot.store.inbox import InboxRepository
 from bot.store.incidents import IncidentRepository
@@ -29,6 +30,7 @@ class Store:
     conduct: ConductRepository
     admission: AdmissionRepository
     gate: GateRepository
+    direct: DirectRoomRepository
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -43,6 +45,7 @@ class Store:
             ConductRepository(db),
             AdmissionRepository(db),
             GateRepository(db),
+            DirectRoomRepository(db),
         )
 
     async def close(self) -> None:
