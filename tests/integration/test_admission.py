@@ -13,10 +13,7 @@ from tests.integration.conftest import (
     neighbourhood,
     replies_to,
 )
-
-
-def body(event: dict[str, Any]) -> str:
-    return str(event.get("content", {}).get("body", ""))
+from tests.integration.test_moderation import body
 
 
 async def knock_room(make_user, start_bot, **settings: Any):
