@@ -55,6 +55,9 @@ async def test_newcomer_posts_only_after_accepting_and_early_posts_vanish(
     assert bot.bot.services.client.room_name(watch) in body(greeting)
     assert "112" in body(greeting), "the greeting carries SAAR"
     assert not await can_post(nina, watch), "a newcomer may read but not post"
+    marked = await bot.bot.services.client.direct_rooms()
+    assert marked.get(nina.user_id) == [dm], "the direct chat is marked in m.direct"
+    assert await bot.bot.services.direct.room_for(nina.user_id) == dm, "and reused"
 
     agreed = await nina.send(dm, "!akkoord")
     thanks = await nina.wait_for(dm, replies_to(agreed), what="thanks for agreeing")
