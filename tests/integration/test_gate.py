@@ -89,7 +89,10 @@ async def test_admitted_knocker_is_restricted_before_joining_and_accepts_with_a_
 ) -> None:
     bot, beheerder, _bewoner, coordination, watch = await neighbourhood(make_user, start_bot)
     await beheerder.session.put_state(watch, "m.room.join_rules", {"join_rule": "knock"})
-    await bot.bot.services.store.gate.set_enabled(watch, True)
+    switched = await beheerder.send(coordination, f"!poort aan {watch}")
+    answer = await beheerder.wait_for(coordination, replies_to(switched), what="gate on")
+    assert "staat nu aan" in body(answer)
+    assert await bot.bot.services.store.gate.enabled(watch)
     otto = await make_user("otto", display_name="Otto Klopper")
     await otto.client.room_knock(watch, "Net verhuisd naar de Dorpsstraat")
 

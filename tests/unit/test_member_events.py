@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from bot.app import _worth_handling
+from bot.domain.formatting import local_clock
 from bot.domain.message import EventKind, parse_event
 
 BOT = "@bot:x"
@@ -70,3 +72,13 @@ def test_a_reaction_is_read_as_key_and_target() -> None:
 )
 def test_odd_reactions_are_skipped(event: dict) -> None:
     assert parse_event("!c", event) is None
+
+
+def test_decision_times_are_amsterdam_clock_times() -> None:
+    def ms(*parts: int) -> int:
+        return int(datetime(*parts, tzinfo=UTC).timestamp() * 1000)
+
+    winter, summer = ms(2026, 12, 1, 13, 2), ms(2026, 7, 1, 12, 2)
+    assert local_clock(winter, "Europe/Amsterdam", winter + 60_000) == "14:02"
+    assert local_clock(summer, "Europe/Amsterdam", summer) == "14:02"
+    assert local_clock(winter, "Europe/Amsterdam", winter + 86_400_000) == "01-12 14:02"
