@@ -263,9 +263,19 @@ class GateFeature(Feature):
             AuditEntry(sender, "gate_on" if enabled else "gate_off", room_id)
         )
         state = "on" if enabled else "off"
-        await ctx.reply(
-            ctx.t(f"gate.switched.{state}", room=self.services.client.room_name(room_id)), "gate"
-        )
+        name = self.services.client.room_name(room_id)
+        text = ctx.t(f"gate.switched.{state}", room=name)
+        needed = self._power_levels_level(room_id)
+        if enabled and needed is not None:
+            text = text + ctx.t("gate.bot_too_weak", room=name, level=needed)
+        await ctx.reply(text, "gate")
+
+    def _power_levels_level(self, room_id: str) -> int | None:
+        """The level the bot lacks to restrict newcomers here, or ``None`` when it has it."""
+        client = self.services.client
+        power = client.room_power(room_id)
+        needed = power.events.get("m.room.power_levels", power.state_default)
+        return None if power.level(client.user_id) >= needed else needed
 
     async def _room(self, ctx: Context, reference: str | None) -> str | None:
         if reference is None:

@@ -126,3 +126,51 @@ async def test_admitted_knocker_is_restricted_before_joining_and_accepts_with_a_
     assert acceptance.via == "reaction"
     levels = await beheerder.session.state(watch, "m.room.power_levels")
     assert otto.user_id not in levels["users"], "accepted members are not listed"
+
+
+async def test_gate_works_in_an_older_room_version_too(make_user, start_bot) -> None:
+    """Room version 10 (knock, but no unlimited creators): the same restriction and release."""
+    bot, beheerder, _bewoner, coordination, _watch = await neighbourhood(make_user, start_bot)
+    created = await beheerder.session.request(
+        "POST",
+        "/_matrix/client/v3/createRoom",
+        {
+            "name": "Buurtpreventie Oud",
+            "preset": "private_chat",
+            "room_version": "10",
+            "invite": [bot.user_id],
+            "power_level_content_override": {"users": {beheerder.user_id: 100, bot.user_id: 90}},
+            "initial_state": [
+                {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "knock"}}
+            ],
+        },
+    )
+    room = str(created["room_id"])
+    await beheerder.wait_until(lambda: room in beheerder.client.rooms, what="the v10 room")
+    await beheerder.wait_until(
+        lambda: bot.user_id in beheerder.client.rooms[room].users, what="bot joins the v10 room"
+    )
+    switched = await beheerder.send(room, "!poort aan")
+    answer = await beheerder.wait_for(room, replies_to(switched), what="gate on")
+    assert "niveau 100 nodig" in body(answer), "a bot that cannot restrict says what it needs"
+    levels = await beheerder.session.state(room, "m.room.power_levels")
+    levels["users"][bot.user_id] = 100
+    await beheerder.session.put_state(room, "m.room.power_levels", levels)
+    sara = await make_user("sara", display_name="Sara Oud")
+    await sara.client.room_knock(room, "Ik woon op de Oude Weg")
+
+    async def request_number() -> int | None:
+        requests = await bot.bot.services.store.admission.open_requests(room)
+        return requests[0].id if requests else None
+
+    number = await eventually(request_number, "the join request")
+    asked = await beheerder.send(coordination, f"!toelaten {number}")
+    await beheerder.wait_for(coordination, replies_to(asked), what="accepted")
+    await sara.wait_until(lambda: room in sara.client.invited_rooms, what="the invite")
+    await sara.join(room)
+    assert not await can_post(sara, room)
+    dm, _greeting = await greeting_in_dm(sara, bot.user_id)
+    await sara.send(dm, "!agree")
+    await eventually(lambda: can_post(sara, room), "Sara can post after !agree", 30, 0.3)
+    levels = await beheerder.session.state(room, "m.room.power_levels")
+    assert levels["users"] == {beheerder.user_id: 100, bot.user_id: 100}
