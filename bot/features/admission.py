@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.domain.commands import CommandCall
 from bot.domain.formatting import Rich, local_clock, mention_html
-from bot.domain.membership import MemberChange
+from bot.domain.membership import ACCEPT_KEYS, DECLINE_KEYS, MemberChange
 from bot.domain.targets import Found, split_target_and_rest
 from bot.features.base import Context, Feature, Permission, command
 from bot.features.gate import GateFeature
@@ -34,8 +34,6 @@ from bot.store.rooms import KnownRoom, RoomRole
 
 log = logging.getLogger(__name__)
 
-ACCEPT_KEYS = frozenset({"✅", "✔️", "☑️"})
-DECLINE_KEYS = frozenset({"❌"})
 _NUMBER = re.compile(r"^#?(\d{1,9})$")
 
 Answer = Callable[[Rich], Awaitable[object]]
@@ -99,10 +97,10 @@ class AdmissionFeature(Feature):
             change.reason,
             change.ts,
         )
-        if not new:
-            return
-        log.info("join request %d for %s from %s", request.id, change.room_id, change.user_id)
-        await self.post_request(request)
+        if new:
+            log.info("join request %d for %s from %s", request.id, change.room_id, change.user_id)
+        if new or request.notice_event_id is None:  # also after a crash before the post
+            await self.post_request(request)
 
     async def post_request(self, request: JoinRequest) -> None:
         """Put a new request to the moderators (every source of requests comes here)."""
@@ -129,10 +127,8 @@ class AdmissionFeature(Feature):
             return str(coordination), []
         power = client.room_power(request.room_id)
         needed = self.services.settings.moderator_power_level
-        moderators = [
-            u for u in client.members(request.room_id) if u != client.user_id
-            and power.level(u) >= needed
-        ]  # fmt: skip
+        members = client.members(request.room_id)
+        moderators = [u for u in members if u != client.user_id and power.level(u) >= needed]
         return request.room_id, moderators
 
     def _notice(self, request: JoinRequest, status: Rich | None = None) -> Rich:
@@ -201,10 +197,12 @@ class AdmissionFeature(Feature):
             return False
         store = self.services.store.admission
         status = Status.ACCEPTED if accept else Status.DECLINED
-        if not request.is_open or not await store.decide(request.id, status, actor, reason):
-            current = await store.get(request.id)
-            await self._answer_already(current or request, answer)
-            return False
+        claimed = request.is_open and await store.decide(request.id, status, actor, reason)
+        if not claimed:
+            current = await store.get(request.id) or request
+            if not await self._interrupted(current, actor, status):
+                await self._answer_already(current, answer)
+                return False
         client = self.services.client
         try:
             if accept:
@@ -232,6 +230,17 @@ class AdmissionFeature(Feature):
             )
         )
         return True
+
+    async def _interrupted(self, request: JoinRequest, actor: str, status: Status) -> bool:
+        """Decided by this very actor but never audited: a crash came between the claim and
+        the invite or kick, and handling the command again has to finish the job."""
+        if request.decided_by != actor or request.status is not status:
+            return False
+        entries = await self.services.store.audit.recent(request.room_id, request.user_id, 50)
+        return not any(
+            e.details.get("request") == request.id and e.action in ("admit", "decline")
+            for e in entries
+        )
 
     async def _answer_already(self, request: JoinRequest, answer: Answer) -> None:
         key = "admission.already.open" if request.is_open else None

@@ -18,8 +18,8 @@ import logging
 
 from bot.domain.commands import CommandCall
 from bot.domain.formatting import paragraphs
-from bot.domain.gate import is_exempt, release, restrict, rules_version
-from bot.domain.membership import MemberChange
+from bot.domain.gate import house_rules_version, is_exempt, release, restrict
+from bot.domain.membership import ACCEPT_KEYS, MemberChange
 from bot.features.base import Context, Feature, Permission, command
 from bot.features.conduct import ConductFeature
 from bot.i18n.catalog import Language, Markup, t
@@ -32,7 +32,6 @@ from bot.store.rooms import KnownRoom, RoomRole
 
 log = logging.getLogger(__name__)
 
-ACCEPT_KEYS = frozenset({"✅", "✔️", "☑️"})
 ON_WORDS = frozenset({"aan", "on", "aanzetten", "1"})
 OFF_WORDS = frozenset({"uit", "off", "uitzetten", "0"})
 DAY_MS = 86_400_000
@@ -50,8 +49,7 @@ class GateFeature(Feature):
         return self.services.settings.language
 
     def version(self, room_id: str) -> str:
-        text = self.conduct.rules_for(room_id).rules_text
-        return rules_version(text.nl, text.en)
+        return house_rules_version(self.conduct.rules_for(room_id))
 
     def exempt(self, room_id: str, user_id: str) -> bool:
         client, settings = self.services.client, self.services.settings
