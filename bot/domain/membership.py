@@ -38,7 +38,7 @@ class MemberChange:
 
     @property
     def is_departure(self) -> bool:
-        return self.membership in ("leave", "ban") and self.previous in ("join", "invite", "knock")
+        return self.membership in ("leave", "ban")
 
 
 def _str(value: Any) -> str | None:

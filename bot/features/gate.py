@@ -156,9 +156,10 @@ class GateFeature(Feature):
 
     async def on_message(self, ctx: Context) -> None:
         msg = ctx.message
-        if ctx.role is not RoomRole.WATCH:
-            return
-        pending = await self.services.store.gate.pending(msg.room_id, msg.sender)
+        gate = self.services.store.gate
+        if ctx.role is not RoomRole.WATCH or not await gate.enabled(msg.room_id):
+            return  # the switch is memoised: rooms without a gate cost no query per message
+        pending = await gate.pending(msg.room_id, msg.sender)
         if pending is None:
             return
         ctx.consumed = True  # not a report, not a conduct case: it should not be there at all
