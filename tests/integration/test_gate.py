@@ -175,3 +175,26 @@ async def test_gate_works_in_an_older_room_version_too(make_user, start_bot) -> 
     await eventually(lambda: can_post(sara, room), "Sara can post after !agree", 30, 0.3)
     levels = await beheerder.session.state(room, "m.room.power_levels")
     assert levels["users"] == {beheerder.user_id: 100, bot.user_id: 100}
+
+
+async def test_moderators_are_exempt_and_accepting_nothing_gets_a_clear_answer(
+    make_user, start_bot
+) -> None:
+    bot, beheerder, bewoner, _coordination, watch = await neighbourhood(make_user, start_bot)
+    switched = await beheerder.send(watch, "!poort aan")
+    await beheerder.wait_for(watch, replies_to(switched), what="gate on")
+    mod = await make_user("mod", display_name="Mo Moderator")
+    levels = await beheerder.session.state(watch, "m.room.power_levels")
+    levels["users"][mod.user_id] = 50
+    await beheerder.session.put_state(watch, "m.room.power_levels", levels)
+    await beheerder.session.invite(watch, mod.user_id)
+    await mod.join(watch)
+    posted = await mod.send(watch, "Goedenavond, ik help vanaf nu mee als beheerder.")
+    ping = await mod.send(watch, "!ping")
+    await mod.wait_for(watch, replies_to(ping), what="the barrier")  # the post was handled
+    assert not await redacted(beheerder, watch, posted), "a moderator is never gated"
+    assert await bot.bot.services.store.gate.pending(watch, mod.user_id) is None
+
+    asked = await bewoner.send(watch, "!akkoord")
+    answer = await bewoner.wait_for(watch, replies_to(asked), what="nothing to accept")
+    assert "niets voor je open" in body(answer)
