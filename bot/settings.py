@@ -13,6 +13,7 @@ import re
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -114,6 +115,42 @@ class FaceTipSettings(BaseModel):
         return self
 
 
+# -- Members: join requests and the house-rules gate -----------------------------------------
+
+
+class AdmissionSettings(BaseModel):
+    """Join requests (knocks now; postcode sign-ups and invitation codes use the same path)."""
+
+    notify: Literal["coordination", "watch_room"] = Field(
+        "coordination",
+        description="Where a request is put to moderators: the coordination room, or a notice "
+        "in the watch room itself that mentions its moderators (decisions follow in its thread).",
+    )
+    timezone: str = Field(
+        "Europe/Amsterdam", description='Time zone of the times in decisions ("om 14:02").'
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a known time zone, e.g. Europe/Amsterdam") from None
+        return value
+
+
+class GateSettings(BaseModel):
+    """The house-rules gate: newcomers read, but post only after accepting the rules."""
+
+    acceptance_retention_days: int = Field(
+        30,
+        ge=0,
+        le=3650,
+        description="How long an acceptance is kept after the member left the room (AVG/GDPR).",
+    )
+
+
 class Settings(BaseSettings):
     """Everything an operator can set. Secrets are ``SecretStr`` so they never print."""
 
@@ -157,6 +194,8 @@ class Settings(BaseSettings):
     )
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     face_tip: FaceTipSettings = Field(default_factory=FaceTipSettings)
+    admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
+    gate: GateSettings = Field(default_factory=GateSettings)
 
     @field_validator("homeserver")
     @classmethod

@@ -16,6 +16,7 @@ from bot.domain.geo import GeoPoint, GeoUriError, parse_geo_uri
 
 MAX_BODY_CHARS = 64 * 1024
 MAX_HTML_CHARS = 64 * 1024
+MAX_REACTION_KEY_CHARS = 64
 TEXT_MSGTYPES = frozenset({"m.text", "m.notice", "m.emote"})
 # Media whose ``body`` may be a caption (Matrix 1.10), classified like text when it is one.
 CAPTIONED_MSGTYPES = frozenset({"m.image", "m.video", "m.file"})
@@ -33,6 +34,7 @@ class EventKind(StrEnum):
     MESSAGE = "message"
     EDIT = "edit"
     REDACTION = "redaction"
+    REACTION = "reaction"  # body is the reaction key, target the event reacted to
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,9 +164,23 @@ def parse_event(room_id: str, event: dict[str, Any]) -> Message | None:
         if not target:
             return None
         return Message(EventKind.REDACTION, event_id, room_id, sender, ts, target=target)
+    if etype == "m.reaction":
+        return _parse_reaction(room_id, event_id, sender, ts, content)
     if etype != "m.room.message":
         return None
     return _parse_message(room_id, event_id, sender, ts, content)
+
+
+def _parse_reaction(
+    room_id: str, event_id: str, sender: str, ts: int, content: dict[str, Any]
+) -> Message | None:
+    relates = content.get("m.relates_to")
+    if not isinstance(relates, dict) or relates.get("rel_type") != "m.annotation":
+        return None
+    target, key = _str(relates.get("event_id")), _str(relates.get("key"))
+    if not target or not key or len(key) > MAX_REACTION_KEY_CHARS:
+        return None
+    return Message(EventKind.REACTION, event_id, room_id, sender, ts, body=key, target=target)
 
 
 def _parse_message(

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.store.admission import AdmissionRepository
 from bot.store.audit import AuditRepository
 from bot.store.conduct import ConductRepository
 from bot.store.database import Database
+from bot.store.direct import DirectRoomRepository
 from bot.store.face_tips import FaceTipRepository
+from bot.store.gate import GateRepository
 from bot.store.inbox import InboxRepository
 from bot.store.incidents import IncidentRepository
 from bot.store.rooms import RoomRepository
@@ -27,6 +30,9 @@ class Store:
     incidents: IncidentRepository
     conduct: ConductRepository
     face_tips: FaceTipRepository
+    admission: AdmissionRepository
+    gate: GateRepository
+    direct: DirectRoomRepository
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -40,6 +46,9 @@ class Store:
             IncidentRepository(db),
             ConductRepository(db),
             FaceTipRepository(db),
+            AdmissionRepository(db),
+            GateRepository(db),
+            DirectRoomRepository(db),
         )
 
     async def close(self) -> None:
