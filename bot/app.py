@@ -108,7 +108,7 @@ class Bot:
         if response is None:
             return
         await membership.ensure_coordination_room()
-        await membership.process(response)
+        await membership.process(response, full_state=True)
         events = await self._new_events(services, response, token) if token is not None else []
         if token is None:
             log.info("first start: skipping the history of %d rooms", len(response.rooms.join))

@@ -10,6 +10,7 @@ from bot.store.conduct import ConductRepository
 from bot.store.database import Database
 from bot.store.inbox import InboxRepository
 from bot.store.incidents import IncidentRepository
+from bot.store.members import MemberRepository
 from bot.store.rooms import RoomRepository
 from bot.store.state import StateRepository
 
@@ -25,6 +26,7 @@ class Store:
     inbox: InboxRepository
     incidents: IncidentRepository
     conduct: ConductRepository
+    members: MemberRepository
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -37,6 +39,7 @@ class Store:
             InboxRepository(db),
             IncidentRepository(db),
             ConductRepository(db),
+            MemberRepository(db),
         )
 
     async def close(self) -> None:
