@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.store.admission import AdmissionRepository
 from bot.store.audit import AuditRepository
 from bot.store.conduct import ConductRepository
 from bot.store.database import Database
+from bot.store.gate import GateRepository
 from bot.store.inbox import InboxRepository
 from bot.store.incidents import IncidentRepository
 from bot.store.members import MemberRepository
@@ -27,6 +29,8 @@ class Store:
     incidents: IncidentRepository
     conduct: ConductRepository
     members: MemberRepository
+    admission: AdmissionRepository
+    gate: GateRepository
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -40,6 +44,8 @@ class Store:
             IncidentRepository(db),
             ConductRepository(db),
             MemberRepository(db),
+            AdmissionRepository(db),
+            GateRepository(db),
         )
 
     async def close(self) -> None:
