@@ -19,12 +19,16 @@ from typing import Any
 from nio import MegolmEvent, SyncResponse
 
 from bot.dispatch import Dispatcher
+from bot.domain.member_event import MEMBER_EVENT
 from bot.features.base import Feature
 from bot.features.bulletins import BulletinsFeature
 from bot.features.conduct import ConductFeature
 from bot.features.core import CoreFeature
+from bot.features.groups import GroupsFeature
 from bot.features.incidents import IncidentsFeature
 from bot.features.moderation import ModerationFeature
+from bot.features.overview import OverviewFeature
+from bot.features.policy import PolicyFeature
 from bot.features.sanctions import Sanctions
 from bot.matrix.client import MatrixClient, MatrixError
 from bot.membership import Membership
@@ -36,8 +40,8 @@ log = logging.getLogger(__name__)
 
 FeatureFactory = Callable[[Services], Sequence[Feature]]
 PRUNE_INTERVAL_S = 3600
-# What the features react to; reactions, receipts and custom events are not worth a
-# database round trip each (a busy fan-out echoes hundreds of them back).
+# What the features react to (plus membership changes: knocks and joins); reactions, receipts
+# and custom events are not worth a database round trip each (a fan-out echoes hundreds back).
 HANDLED_EVENT_TYPES = frozenset({"m.room.message", "m.room.redaction"})
 
 
@@ -45,11 +49,15 @@ def default_features(services: Services) -> list[Feature]:
     """Every capability of the product, in the order their hooks run."""
     sanctions = Sanctions(services)
     conduct = ConductFeature(services, sanctions)
+    policy = PolicyFeature(services, sanctions)  # before admission: listed users never queue
     return [
         IncidentsFeature(services),
         conduct,
         ModerationFeature(services, sanctions, conduct),
         BulletinsFeature(services),
+        policy,
+        GroupsFeature(services, policy),
+        OverviewFeature(services),
     ]
 
 
@@ -233,7 +241,9 @@ class Bot:
             source = getattr(event, "source", None)
             if not isinstance(source, dict) or source.get("sender") == client.user_id:
                 continue
-            if "state_key" not in source and source.get("type") in HANDLED_EVENT_TYPES:
+            if source.get("type") == MEMBER_EVENT or (
+                "state_key" not in source and source.get("type") in HANDLED_EVENT_TYPES
+            ):
                 sources.append(source)
         return sources
 

@@ -16,8 +16,9 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from bot.background import cancel_and_wait
 from bot.domain.commands import CommandCall, parse_command
+from bot.domain.member_event import MEMBER_EVENT, parse_member_event
 from bot.domain.message import EventKind, Message, looks_like_text_message, parse_event
-from bot.features.base import CommandSpec, Context, Feature, Permission
+from bot.features.base import CommandSpec, Context, Feature, Permission, Where
 from bot.services import Services
 from bot.store.inbox import InboxItem
 from bot.store.rooms import RoomRole
@@ -28,21 +29,37 @@ CommandHandler = Callable[[Context, CommandCall], Awaitable[None]]
 
 
 class CommandTable:
-    """All commands of all features, by every name they answer to."""
+    """All commands of all features, by every name they answer to.
+
+    A name may be declared once per kind of room: ``!verban`` bans from one watch room there
+    and from every watch room in the coordination room. Declarations whose rooms overlap are
+    an error, so a name never has two meanings in one room.
+    """
 
     def __init__(self, features: Sequence[Feature]) -> None:
         self.specs: list[tuple[CommandSpec, CommandHandler]] = []
-        self._by_name: dict[str, tuple[CommandSpec, CommandHandler]] = {}
+        self._by_name: dict[str, list[tuple[CommandSpec, CommandHandler]]] = {}
         for feature in features:
             for spec, handler in feature.commands():
                 self.specs.append((spec, handler))
                 for name in spec.names:
-                    if name in self._by_name:
+                    declared = self._by_name.setdefault(name, [])
+                    if any(_overlap(spec.where, other.where) for other, _ in declared):
                         raise ValueError(f"command name {name!r} declared twice")
-                    self._by_name[name] = (spec, handler)
+                    declared.append((spec, handler))
 
-    def lookup(self, name: str) -> tuple[CommandSpec, CommandHandler] | None:
-        return self._by_name.get(name)
+    def lookup(
+        self, name: str, role: RoomRole | None = None
+    ) -> tuple[CommandSpec, CommandHandler] | None:
+        """The declaration for this kind of room, else the first one (to say where it works)."""
+        declared = self._by_name.get(name)
+        if not declared:
+            return None
+        return next((found for found in declared if found[0].where.allows(role)), declared[0])
+
+
+def _overlap(one: Where, other: Where) -> bool:
+    return Where.ANY in (one, other) or one is other
 
 
 def may_use(spec: CommandSpec, ctx: Context) -> bool:
@@ -129,6 +146,9 @@ class Dispatcher:
                 delay = min(delay * 2, self.services.settings.max_backoff_seconds)
 
     async def _handle(self, item: InboxItem) -> None:
+        if item.event.get("type") == MEMBER_EVENT:
+            await self._membership(item)
+            return
         message = parse_event(item.room_id, item.event)
         if message is None:
             if looks_like_text_message(item.event):
@@ -146,6 +166,16 @@ class Dispatcher:
             log.exception("handler failed for event %s in %s", message.event_id, message.room_id)
             if message.kind is EventKind.MESSAGE and self._as_command(message):
                 await ctx.reply(ctx.t("error.internal"), "internal-error")
+
+    async def _membership(self, item: InboxItem) -> None:
+        change = parse_member_event(item.room_id, item.event)
+        if change is None:
+            log.info("skipped malformed member event %s in %s", item.event_id, item.room_id)
+            return
+        if change.sender == self.services.client.user_id:
+            return
+        for feature in self.features:
+            await feature.on_member(change)
 
     def _as_command(self, message: Message) -> CommandCall | None:
         if message.msgtype == "m.notice":
@@ -167,7 +197,7 @@ class Dispatcher:
             for feature in self.features:
                 await feature.on_message(ctx)
             return
-        found = self.commands.lookup(call.name)
+        found = self.commands.lookup(call.name, ctx.role)
         if found is None:
             await ctx.reply(ctx.t("command.unknown", name=call.name), "unknown-command")
             return

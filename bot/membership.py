@@ -33,7 +33,10 @@ class Membership:
     async def process(self, response: SyncResponse, full_state: bool = False) -> None:
         for room_id, info in response.rooms.invite.items():
             await self._invited(room_id, info.invite_state)
+        policy_room = await self.services.store.policy.room_id()
         for room_id in response.rooms.join:
+            if room_id == policy_room:
+                continue  # the municipality's ban list: no role, never a watch room
             known = await self.services.store.rooms.get(room_id)
             name = self.services.client.room_name(room_id)
             if known is None or not known.joined:

@@ -87,6 +87,34 @@ class IncidentSettings(BaseModel):
     )
 
 
+class GroupSettings(BaseModel):
+    """Watch groups the bot creates (``!nieuwegroep``), adopts (``!koppel``) and lists."""
+
+    alias_prefix: str = Field(
+        "buurtpreventie-",
+        pattern=r"^[a-z0-9-]{0,40}$",
+        description="Start of a new group's alias: !nieuwegroep Westwijk gets "
+        "#buurtpreventie-westwijk:server.",
+    )
+    room_version: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9.\-]{1,32}$",
+        description="Room version of new groups; unset: the homeserver's default (12 on "
+        "Synapse 1.163).",
+    )
+    history_visibility: Literal["shared", "invited", "joined"] = Field(
+        "shared",
+        description="Who reads a new group's history: members only. 'shared': all members "
+        "read everything since the group began; 'joined': only since they joined.",
+    )
+    events_default: int = Field(0, ge=0, le=100, description="Level needed to post.")
+    invite: int = Field(50, ge=0, le=100, description="Level needed to invite (accept knocks).")
+    kick: int = Field(50, ge=0, le=100)
+    ban: int = Field(50, ge=0, le=100)
+    redact: int = Field(50, ge=0, le=100, description="Level needed to remove others' messages.")
+    overview_page_size: int = Field(25, ge=1, le=100, description="Groups per !overzicht page.")
+
+
 class Settings(BaseSettings):
     """Everything an operator can set. Secrets are ``SecretStr`` so they never print."""
 
@@ -129,6 +157,7 @@ class Settings(BaseSettings):
         description="House rules (TOML, per room overridable); default config/house_rules.toml.",
     )
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
+    groups: GroupSettings = Field(default_factory=GroupSettings)
 
     @field_validator("homeserver")
     @classmethod

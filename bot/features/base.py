@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bot.domain.classifier import Classification
 from bot.domain.commands import CommandCall
 from bot.domain.formatting import Rich
+from bot.domain.member_event import MemberEvent
 from bot.domain.message import Message
 from bot.i18n.catalog import Language, t
 from bot.matrix.client import txn_id
@@ -67,6 +68,13 @@ def command(
         return handler
 
     return mark
+
+
+def coordination_command(*names: str, help: str, usage: str | None = None) -> Callable[[H], H]:
+    """A command for the moderators of the coordination room, run only there."""
+    return command(
+        *names, help=help, usage=usage, permission=Permission.MODERATOR, where=Where.COORDINATION
+    )
 
 
 @dataclass
@@ -151,3 +159,6 @@ class Feature:
 
     async def on_redaction(self, ctx: Context) -> None:
         """A redaction; ``ctx.message.target`` is the removed event."""
+
+    async def on_member(self, change: MemberEvent) -> None:
+        """Someone knocked, joined, left or was banned (never the bot's own changes)."""

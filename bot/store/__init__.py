@@ -13,6 +13,7 @@ from bot.store.gate import GateRepository
 from bot.store.inbox import InboxRepository
 from bot.store.incidents import IncidentRepository
 from bot.store.members import MemberRepository
+from bot.store.policy import PolicyRepository
 from bot.store.rooms import RoomRepository
 from bot.store.state import StateRepository
 
@@ -31,6 +32,7 @@ class Store:
     members: MemberRepository
     admission: AdmissionRepository
     gate: GateRepository
+    policy: PolicyRepository
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -46,6 +48,7 @@ class Store:
             MemberRepository(db),
             AdmissionRepository(db),
             GateRepository(db),
+            PolicyRepository(db),
         )
 
     async def close(self) -> None:
