@@ -30,6 +30,7 @@ from bot.features.watch_rooms import find_watch_room
 from bot.i18n.catalog import Markup
 from bot.matrix.client import MatrixError
 from bot.services import Services
+from bot.store.admission import Status
 from bot.store.audit import AuditEntry
 from bot.store.bulletins import BulletinRepository
 from bot.store.rooms import RoomRole
@@ -241,6 +242,10 @@ class GroupsFeature(Feature):
         await store.members.room_closed(room_id)
         labels = (await self.labels.labels_by_room()).get(room_id, ())
         await self.labels.remove_labels(room_id, labels)
+        for request in await store.admission.open_requests(room_id):  # nobody can decide them
+            await store.admission.close_open(
+                room_id, request.user_id, Status.CLEARED, ctx.message.sender
+            )
         for mute in await store.conduct.mutes():
             if mute.room_id == room_id:  # nobody is left to lift it: the bot is gone
                 await store.conduct.delete_mute(room_id, mute.user_id)

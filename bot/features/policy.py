@@ -11,15 +11,17 @@ unbanned exactly where the list banned them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
+from bot.background import cancel_and_wait
 from bot.domain.commands import CommandCall
 from bot.domain.formatting import escape, mention_html
 from bot.domain.groups import state
 from bot.domain.member_event import MemberEvent
-from bot.domain.policy import USER_RULE, ban_rule, entity_matches, rule_state_key
+from bot.domain.policy import USER_RULE, ban_rule, rule_state_key
 from bot.domain.targets import Found, split_target_and_rest
 from bot.features.base import Context, Feature, coordination_command
 from bot.features.sanctions import Sanctions
@@ -35,6 +37,8 @@ log = logging.getLogger(__name__)
 EVERYWHERE = frozenset({"overal", "everywhere"})
 # Bans go out to many rooms at once, but not so many that one command floods the homeserver.
 BAN_CONCURRENCY = 8
+# How often the list is applied to every watch room (rooms the bot was invited into meanwhile).
+APPLY_INTERVAL_S = 300.0
 
 
 @dataclass
@@ -51,6 +55,16 @@ class PolicyFeature(Feature):
     def __init__(self, services: Services, sanctions: Sanctions) -> None:
         super().__init__(services)
         self.sanctions = sanctions
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._checked: set[str] = set()  # watch rooms the list was applied to in this run
+        self._failed: set[tuple[str, str]] = set()  # (entity, room) refused; retried on restart
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._apply_forever(), name="ban list")
+
+    async def stop(self) -> None:
+        await cancel_and_wait([self._task])
 
     # -- commands ------------------------------------------------------------------------
 
@@ -111,6 +125,7 @@ class PolicyFeature(Feature):
             return
         rooms = await store.rooms_banned(target)
         await store.remove(target)
+        self._failed = {pair for pair in self._failed if pair[0] != target}
         rule_problem = ""
         policy_room = await store.room_id()
         if policy_room is not None:
@@ -138,13 +153,17 @@ class PolicyFeature(Feature):
 
     # -- knocks and joins ----------------------------------------------------------------
 
+    async def on_message(self, ctx: Context) -> None:
+        self._notice(ctx.message.room_id)
+
     async def on_member(self, change: MemberEvent) -> None:
         """A listed user who knocks or joins a watch room is banned there at once."""
+        self._notice(change.room_id)
         if change.membership not in ("knock", "join") or (
             change.membership == "join" and not change.is_new_join
         ):
             return
-        listed = await self.listed(change.user_id)
+        listed = await self.services.store.policy.listed(change.user_id)
         if listed is None:
             return
         room = await self.services.store.rooms.get(change.room_id)
@@ -174,23 +193,52 @@ class PolicyFeature(Feature):
             key=f"policy-ban:{change.event_id}",
         )
 
-    async def listed(self, user_id: str) -> str | None:
-        """The list entry covering ``user_id`` (admission and the gate can ask too)."""
-        for entity in await self.services.store.policy.entities():
-            if entity_matches(entity, user_id):
-                return entity
-        return None
+    def _notice(self, room_id: str) -> None:
+        """Activity in a room the list was not applied to yet (say, a room the bot was just
+        invited into): apply it now rather than at the next round."""
+        if room_id not in self._checked:
+            self._wake.set()
+
+    async def _apply_forever(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.apply_everywhere()
+            except MatrixError as exc:
+                log.warning("applying the ban list failed, retrying later: %s", exc)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=APPLY_INTERVAL_S)
+
+    async def apply_everywhere(self) -> None:
+        """Every listed user banned in every watch room, however the room became one."""
+        for room in await self.services.store.rooms.list(RoomRole.WATCH):
+            await self.enforce_in(room.room_id)
 
     async def enforce_in(self, room_id: str) -> dict[str, str]:
-        """Apply every listed ban to a room that just became a watch room; returns the
-        entities that could not be banned there, with the homeserver's error."""
+        """Apply every listed ban not applied yet to this watch room; returns the entities
+        that could not be banned there, with the homeserver's error."""
+        store = self.services.store.policy
+        done = await store.banned_pairs()
         failed: dict[str, str] = {}
-        for ban in await self.services.store.policy.all():
-            if "*" in ban.entity or "?" in ban.entity:
-                continue  # a glob cannot be banned up front; joins and knocks are checked
+        for ban in await store.all():
+            pair = (ban.entity, room_id)
+            if "*" in ban.entity or "?" in ban.entity or pair in done or pair in self._failed:
+                continue  # a glob cannot be banned up front: joins and knocks are checked
             result = await self._ban_in([room_id], ban.entity, ban.reason)
             if result.failed:
-                failed[ban.entity] = next(iter(result.failed.values()))
+                failed[ban.entity] = result.failed[room_id]
+                self._failed.add(pair)
+                log.warning("listed %s not banned in %s: %s", ban.entity, room_id, failed)
+                continue
+            await self.sanctions.audit(
+                room_id,
+                self.services.client.user_id,
+                "policy_ban",
+                ban.entity,
+                ban.reason,
+                key=f"policy-apply:{ban.entity}:{room_id}",
+            )
+        self._checked.add(room_id)
         return failed
 
     # -- helpers -------------------------------------------------------------------------

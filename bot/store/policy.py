@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.policy import entity_matches
 from bot.store.database import Database, now_ms
 
 POLICY_ROOM_KEY = "policy_room"
@@ -80,6 +81,19 @@ class PolicyRepository:
     async def all(self) -> list[ListedBan]:
         rows = await self._db.fetchall("SELECT * FROM policy_bans ORDER BY created_at")
         return [_ban(row) for row in rows]
+
+    async def banned_pairs(self) -> set[tuple[str, str]]:
+        """Every (entity, room) where the list already banned someone."""
+        rows = await self._db.fetchall("SELECT entity, room_id FROM policy_room_bans")
+        return {(str(row["entity"]), str(row["room_id"])) for row in rows}
+
+    async def listed(self, user_id: str) -> str | None:
+        """The entry that covers ``user_id`` (an exact ID or a glob), if any. Admission and
+        the gate should ask this before they queue or greet someone."""
+        for entity in await self.entities():
+            if entity_matches(entity, user_id):
+                return entity
+        return None
 
     async def entities(self) -> frozenset[str]:
         if self._entities is None:

@@ -170,7 +170,9 @@ async def test_link_names_the_level_needed_and_adopts_a_capable_room(make_user, 
     labels = await BulletinRepository(bot.bot.services.store.db).labels_by_room()
     assert labels[strong_room] == ("oost",)
 
-    # Unlinking asks first, then leaves for good.
+    # Unlinking asks first, then leaves for good; requests nobody can decide are closed.
+    store = bot.bot.services.store
+    await store.admission.request(strong_room, "@wachtend:example.org", Source.KNOCK, "$k1")
     name = bot.bot.services.client.room_name(strong_room)
     prompt = await ask(beheerder, coordination, f"!ontkoppel {name}")
     assert "Zeker weten" in body(prompt) and strong_room in body(prompt)
@@ -178,6 +180,7 @@ async def test_link_names_the_level_needed_and_adopts_a_capable_room(make_user, 
     done = await ask(beheerder, coordination, f"!ontkoppel {strong_room} bevestig")
     assert "ontkoppeld" in body(done), body(done)
     assert strong_room not in await watch_rooms(bot)
+    assert await store.admission.open_requests(strong_room) == []
     await eventually(lambda: _not_member(beheerder, strong_room, bot.user_id), "bot left")
     assert (await BulletinRepository(bot.bot.services.store.db).labels_by_room()).get(
         strong_room

@@ -3,6 +3,7 @@ refused knocks and joins, rooms made later, and lifting it again."""
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import quote
 
 import pytest
@@ -103,11 +104,18 @@ async def test_listed_user_joining_is_banned_and_moderators_are_protected(
     outsider: Person = await make_user("buiten")
     reply = await ask(beheerder, coordination, f"!ban {outsider.user_id} everywhere")
     assert "1/1" in body(reply), body(reply)
-    # A room the bot joined afterwards by invite; its owner invites the listed user anyway.
+    # A room the bot is invited into later gets the list as soon as anything happens there,
+    # though the listed user never came near it.
     west = await room_with_bot(bewoner, bot.user_id, [], name=unique("West"))
-    await bewoner.session.invite(west, outsider.user_id)
-    await outsider.join(west)
-    await eventually(lambda: _is(bot, west, outsider.user_id, "ban"), "join answered")
+    await bewoner.send(west, "Er staat een onbekende bestelbus in de Dorpsstraat")
+    await eventually(lambda: _is(bot, west, outsider.user_id, "ban"), "list applied to West")
+    # In another such room the owner invites the listed user anyway: invite or join, it ends
+    # in a ban (whichever the bot sees first).
+    east = await room_with_bot(bewoner, bot.user_id, [], name=unique("East"))
+    await bewoner.session.invite(east, outsider.user_id)
+    with contextlib.suppress(SetupError):
+        await outsider.session.join(east)
+    await eventually(lambda: _is(bot, east, outsider.user_id, "ban"), "join answered")
 
     # Usage mistakes and protected people get a clear answer.
     assert "overal" in body(await ask(beheerder, coordination, f"!verban {outsider.user_id}"))
