@@ -156,9 +156,11 @@ class GroupsFeature(Feature):
         except MatrixError:
             await ctx.reply(ctx.t("groups.link_unknown", room=reference))
             return
-        if room_id == self.services.coordination_room_id or room_id == (
-            await self.services.store.policy.room_id()
-        ):
+        known = await self.services.store.rooms.get(room_id)
+        if room_id in (
+            self.services.coordination_room_id,
+            await self.services.store.policy.room_id(),
+        ) or (known is not None and known.role is RoomRole.DIRECT):
             await ctx.reply(ctx.t("groups.link_special", room=reference))
             return
         was_in = room_id in client.joined_room_ids()

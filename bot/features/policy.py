@@ -154,10 +154,14 @@ class PolicyFeature(Feature):
     # -- knocks and joins ----------------------------------------------------------------
 
     async def on_message(self, ctx: Context) -> None:
-        self._notice(ctx.message.room_id)
+        if ctx.role is RoomRole.WATCH:
+            self._notice(ctx.message.room_id)
 
     async def on_member(self, change: MemberEvent) -> None:
         """A listed user who knocks or joins a watch room is banned there at once."""
+        room = await self.services.store.rooms.get(change.room_id)
+        if room is None or room.role is not RoomRole.WATCH or not room.joined:
+            return
         self._notice(change.room_id)
         if change.membership not in ("knock", "join") or (
             change.membership == "join" and not change.is_new_join
@@ -165,9 +169,6 @@ class PolicyFeature(Feature):
             return
         listed = await self.services.store.policy.listed(change.user_id)
         if listed is None:
-            return
-        room = await self.services.store.rooms.get(change.room_id)
-        if room is None or room.role is not RoomRole.WATCH or not room.joined:
             return
         ban = await self.services.store.policy.get(listed)
         reason = ban.reason if ban else None
@@ -194,8 +195,8 @@ class PolicyFeature(Feature):
         )
 
     def _notice(self, room_id: str) -> None:
-        """Activity in a room the list was not applied to yet (say, a room the bot was just
-        invited into): apply it now rather than at the next round."""
+        """Activity in a watch room the list was not applied to yet (say, one the bot was
+        just invited into): apply it now rather than at the next round."""
         if room_id not in self._checked:
             self._wake.set()
 
@@ -204,8 +205,8 @@ class PolicyFeature(Feature):
             self._wake.clear()
             try:
                 await self.apply_everywhere()
-            except MatrixError as exc:
-                log.warning("applying the ban list failed, retrying later: %s", exc)
+            except Exception:  # a locked database or a lost connection: next round
+                log.exception("applying the ban list failed; retrying later")
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=APPLY_INTERVAL_S)
 
@@ -285,6 +286,10 @@ class PolicyFeature(Feature):
         )
         await store.policy.set_room_id(room_id)
         await store.rooms.forget(room_id)  # in case a sync registered it first
+        for ban in await store.policy.all():  # a replacement list starts complete
+            await client.put_state(
+                room_id, USER_RULE, ban_rule(ban.entity, ban.reason), rule_state_key(ban.entity)
+            )
         try:
             await client.invite(room_id, requester)  # so a moderator can invite Draupnir
         except MatrixError as exc:
