@@ -85,29 +85,13 @@ class GroupsFeature(Feature):
         settings = self.services.settings.groups
         localpart = alias_localpart(request.name, settings.alias_prefix)
         alias = f"#{localpart}:{client.server_name}"
-        if await self._alias_taken(ctx, alias):
-            return
-        try:
-            version = settings.room_version or await client.default_room_version()
-            room_id = await client.create_room(
-                name=request.name,
-                alias=localpart,
-                topic=ctx.t(
-                    "groups.topic", number=self.services.settings.incidents.emergency_number
-                ).plain,
-                room_version=version,
-                initial_state=initial_state(self.defaults),
-                power_levels=power_levels_override(
-                    self.defaults, version, client.user_id, ctx.message.sender
-                ),
-            )
-        except MatrixError as exc:
-            if exc.errcode == "M_ROOM_IN_USE":
-                await ctx.reply(ctx.t("groups.alias_taken", alias=alias, link=room_link(alias)))
-            else:
-                await ctx.reply(ctx.t("groups.not_created", error=exc.errcode or str(exc)))
-            return
-        log.info("created watch room %s (%s), version %s", room_id, alias, version)
+        room_id = await self._unfinished(alias)
+        if room_id is None:
+            if await self._alias_taken(ctx, alias):
+                return
+            room_id = await self._create_room(ctx, request.name, localpart, alias)
+            if room_id is None:
+                return
         problems = await self._adopt(ctx, room_id, request.name, request.labels, gate=True)
         try:
             await client.invite(room_id, ctx.message.sender)
@@ -124,6 +108,50 @@ class GroupsFeature(Feature):
             await ctx.reply(ctx.t("groups.created_partly", **args, problems=_items(problems)))
         else:
             await ctx.reply(ctx.t("groups.created", **args))
+
+    async def _create_room(self, ctx: Context, name: str, localpart: str, alias: str) -> str | None:
+        """The room with all its settings in one ``createRoom``; ``None`` after telling why not
+        (then nothing exists)."""
+        client = self.services.client
+        try:
+            version = self.services.settings.groups.room_version
+            version = version or await client.default_room_version()
+            room_id = await client.create_room(
+                name=name,
+                alias=localpart,
+                topic=ctx.t(
+                    "groups.topic", number=self.services.settings.incidents.emergency_number
+                ).plain,
+                room_version=version,
+                initial_state=initial_state(self.defaults),
+                power_levels=power_levels_override(
+                    self.defaults, version, client.user_id, ctx.message.sender
+                ),
+            )
+        except MatrixError as exc:
+            if exc.errcode == "M_ROOM_IN_USE":
+                await ctx.reply(ctx.t("groups.alias_taken", alias=alias, link=room_link(alias)))
+            else:
+                await ctx.reply(ctx.t("groups.not_created", error=exc.errcode or str(exc)))
+            return None
+        log.info("created watch room %s (%s), version %s", room_id, alias, version)
+        return room_id
+
+    async def _unfinished(self, alias: str) -> str | None:
+        """A room the bot created under this alias but never finished (a crash between
+        ``createRoom`` and the last step): handling the command again completes it."""
+        client = self.services.client
+        try:
+            room_id = await client.resolve_room(alias)
+            if room_id not in client.joined_room_ids():
+                return None
+            await client.fetch_room_state(room_id)
+        except MatrixError:
+            return None
+        if client.room_creator(room_id) != client.user_id:
+            return None
+        audit = await self.services.store.audit.recent(room_id=room_id)
+        return None if any(e.action == "group_create" for e in audit) else room_id
 
     async def _alias_taken(self, ctx: Context, alias: str) -> bool:
         try:

@@ -220,6 +220,11 @@ class MatrixClient:
     def room_power(self, room_id: str) -> RoomPower:
         return RoomPower.from_state(self._create.get(room_id), self._power_levels.get(room_id))
 
+    def room_creator(self, room_id: str) -> str | None:
+        """Who sent the room's ``m.room.create`` (known once its state was synced or fetched)."""
+        sender = self._create.get(room_id, {}).get("sender")
+        return sender if isinstance(sender, str) else None
+
     def room_name(self, room_id: str) -> str:
         room = self.nio.rooms.get(room_id)
         return room.display_name if room else room_id

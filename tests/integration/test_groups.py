@@ -119,6 +119,21 @@ async def test_newgroup_builds_a_ready_watch_room_on_v12(make_user, start_bot) -
     assert "geen adres" in body(await ask(beheerder, coordination, "!nieuwegroep 🚓 🚨"))
     assert await watch_rooms(bot) == watch_before
 
+    # A crash right after createRoom left a bare room under the alias: the command, handled
+    # again, finishes that room instead of calling its own alias taken.
+    name = unique("Halfweg")
+    bare = await bot.bot.services.client.create_room(
+        name=name, alias=f"buurtpreventie-{name.lower()}", topic=None, room_version=None,
+        initial_state=[], power_levels={},
+    )  # fmt: skip
+    done = await ask(beheerder, coordination, f"!nieuwegroep {name} #halfweg")
+    assert "✅" in body(done), body(done)
+    await eventually(lambda: _is_watch(bot, bare), "half-made group finished")
+    invited = await bot.bot.services.client.nio.room_get_state_event(
+        bare, "m.room.member", beheerder.user_id
+    )
+    assert invited.content["membership"] == "invite"
+
 
 async def test_newgroup_on_room_version_10_lists_the_bot(make_user, start_bot) -> None:
     bot, beheerder, _bewoner, coordination, _watch = await neighbourhood(
