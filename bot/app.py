@@ -19,7 +19,6 @@ from typing import Any
 from nio import MegolmEvent, SyncResponse
 
 from bot.dispatch import Dispatcher
-from bot.domain.member_event import MEMBER_EVENT
 from bot.features.base import Feature
 from bot.features.bulletins import BulletinsFeature
 from bot.features.conduct import ConductFeature
@@ -43,6 +42,7 @@ PRUNE_INTERVAL_S = 3600
 # What the features react to (plus membership changes: knocks and joins); reactions, receipts
 # and custom events are not worth a database round trip each (a fan-out echoes hundreds back).
 HANDLED_EVENT_TYPES = frozenset({"m.room.message", "m.room.redaction"})
+MEMBERSHIPS = frozenset({"knock", "invite", "join", "leave", "ban"})
 
 
 def default_features(services: Services) -> list[Feature]:
@@ -239,13 +239,24 @@ class Bot:
                 )
                 continue
             source = getattr(event, "source", None)
-            if not isinstance(source, dict) or source.get("sender") == client.user_id:
-                continue
-            if source.get("type") == MEMBER_EVENT or (
-                "state_key" not in source and source.get("type") in HANDLED_EVENT_TYPES
-            ):
+            if isinstance(source, dict) and _worth_handling(source, client.user_id):
                 sources.append(source)
         return sources
+
+
+def _worth_handling(source: dict[str, Any], me: str) -> bool:
+    """Cheap checks on the raw event, before anything is stored: messages and redactions by
+    others, and membership changes of other people (knocks, joins, leaves), whoever sent them."""
+    if source.get("type") == "m.room.member":
+        state_key = source.get("state_key")
+        return (
+            isinstance(state_key, str)
+            and state_key != me
+            and _field(source, "content", "membership") in MEMBERSHIPS
+        )
+    if source.get("sender") == me or "state_key" in source:
+        return False
+    return source.get("type") in HANDLED_EVENT_TYPES
 
 
 def _own_join_index(timeline: list[Any], me: str) -> int | None:

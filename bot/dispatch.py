@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from bot.background import cancel_and_wait
 from bot.domain.commands import CommandCall, parse_command
-from bot.domain.member_event import MEMBER_EVENT, parse_member_event
+from bot.domain.membership import parse_member_event
 from bot.domain.message import EventKind, Message, looks_like_text_message, parse_event
 from bot.features.base import CommandSpec, Context, Feature, Permission, Where
 from bot.services import Services
@@ -146,8 +146,12 @@ class Dispatcher:
                 delay = min(delay * 2, self.services.settings.max_backoff_seconds)
 
     async def _handle(self, item: InboxItem) -> None:
-        if item.event.get("type") == MEMBER_EVENT:
-            await self._membership(item)
+        change = parse_member_event(item.room_id, item.event)
+        if change is not None:
+            if change.user_id != self.services.client.user_id:
+                room = await self.services.store.rooms.get(item.room_id)
+                for feature in self.features:
+                    await feature.on_member(change, room)
             return
         message = parse_event(item.room_id, item.event)
         if message is None:
@@ -166,16 +170,6 @@ class Dispatcher:
             log.exception("handler failed for event %s in %s", message.event_id, message.room_id)
             if message.kind is EventKind.MESSAGE and self._as_command(message):
                 await ctx.reply(ctx.t("error.internal"), "internal-error")
-
-    async def _membership(self, item: InboxItem) -> None:
-        change = parse_member_event(item.room_id, item.event)
-        if change is None:
-            log.info("skipped malformed member event %s in %s", item.event_id, item.room_id)
-            return
-        if change.sender == self.services.client.user_id:
-            return
-        for feature in self.features:
-            await feature.on_member(change)
 
     def _as_command(self, message: Message) -> CommandCall | None:
         if message.msgtype == "m.notice":

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bot.domain.classifier import Classification
 from bot.domain.commands import CommandCall
 from bot.domain.formatting import Rich
-from bot.domain.member_event import MemberEvent
+from bot.domain.membership import MemberChange
 from bot.domain.message import Message
 from bot.i18n.catalog import Language, t
 from bot.matrix.client import txn_id
@@ -160,5 +160,5 @@ class Feature:
     async def on_redaction(self, ctx: Context) -> None:
         """A redaction; ``ctx.message.target`` is the removed event."""
 
-    async def on_member(self, change: MemberEvent) -> None:
-        """Someone knocked, joined, left or was banned (never the bot's own changes)."""
+    async def on_member(self, change: MemberChange, room: KnownRoom | None) -> None:
+        """Someone knocked, joined, left, was invited, kicked or banned."""

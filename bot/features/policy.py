@@ -20,7 +20,7 @@ from bot.background import cancel_and_wait
 from bot.domain.commands import CommandCall
 from bot.domain.formatting import escape, mention_html
 from bot.domain.groups import state
-from bot.domain.member_event import MemberEvent
+from bot.domain.membership import MemberChange
 from bot.domain.policy import USER_RULE, ban_rule, rule_state_key
 from bot.domain.targets import Found, split_target_and_rest
 from bot.features.base import Context, Feature, coordination_command
@@ -30,7 +30,7 @@ from bot.matrix.client import MatrixError
 from bot.services import Services
 from bot.store.admission import Status
 from bot.store.audit import AuditEntry
-from bot.store.rooms import RoomRole
+from bot.store.rooms import KnownRoom, RoomRole
 
 log = logging.getLogger(__name__)
 
@@ -157,9 +157,8 @@ class PolicyFeature(Feature):
         if ctx.role is RoomRole.WATCH:
             self._notice(ctx.message.room_id)
 
-    async def on_member(self, change: MemberEvent) -> None:
+    async def on_member(self, change: MemberChange, room: KnownRoom | None) -> None:
         """A listed user who knocks or joins a watch room is banned there at once."""
-        room = await self.services.store.rooms.get(change.room_id)
         if room is None or room.role is not RoomRole.WATCH or not room.joined:
             return
         self._notice(change.room_id)

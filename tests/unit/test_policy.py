@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.member_event import parse_member_event
+from bot.domain.membership import parse_member_event
 from bot.domain.policy import ban_rule, entity_matches, is_listed, rule_state_key
 
 
