@@ -176,6 +176,17 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _moderators_can_moderate_new_groups(self) -> Settings:
+        groups = self.groups
+        for key in ("invite", "kick", "ban", "redact"):
+            if getattr(groups, key) > self.moderator_power_level:
+                raise ValueError(
+                    f"groups.{key} ({getattr(groups, key)}) is above moderator_power_level "
+                    f"({self.moderator_power_level}): a new group's moderators could not do it"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _has_credentials(self) -> Settings:
         if self.password is None and self.access_token is None:
             raise ValueError("set either password or access_token")

@@ -36,3 +36,12 @@ def test_bad_group_settings_name_the_key(
     with pytest.raises(SettingsError) as error:
         load_settings()
     assert f"groups.{key.lower()} (env BUURTBOT_GROUPS__{key})" in str(error.value)
+
+
+@pytest.mark.usefixtures("env")
+def test_group_levels_above_the_moderators_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUURTBOT_GROUPS__KICK", "60")
+    with pytest.raises(SettingsError, match=r"groups.kick \(60\) is above moderator_power_level"):
+        load_settings()
+    monkeypatch.setenv("BUURTBOT_MODERATOR_POWER_LEVEL", "60")
+    assert load_settings().groups.kick == 60
