@@ -27,8 +27,11 @@ from bot.features.conduct import ConductFeature
 from bot.features.core import CoreFeature
 from bot.features.face_tip import FaceTipFeature
 from bot.features.gate import GateFeature
+from bot.features.groups import GroupsFeature
 from bot.features.incidents import IncidentsFeature
 from bot.features.moderation import ModerationFeature
+from bot.features.overview import OverviewFeature
+from bot.features.policy import PolicyFeature
 from bot.features.sanctions import Sanctions
 from bot.matrix.client import MatrixClient, MatrixError
 from bot.membership import Membership
@@ -53,8 +56,10 @@ def default_features(services: Services) -> list[Feature]:
     """Every capability of the product, in the order their hooks run."""
     sanctions = Sanctions(services)
     conduct = ConductFeature(services, sanctions)
-    gate = GateFeature(services, conduct)  # first: a newcomer's post is redacted, nothing else
+    gate = GateFeature(services, conduct)  # before the others: an early post is only redacted
+    policy = PolicyFeature(services, sanctions)  # before admission: listed users never queue
     return [
+        policy,
         gate,
         AdmissionFeature(services, gate),
         IncidentsFeature(services),
@@ -62,6 +67,8 @@ def default_features(services: Services) -> list[Feature]:
         ModerationFeature(services, sanctions, conduct),
         BulletinsFeature(services),
         FaceTipFeature(services, sanctions),
+        GroupsFeature(services, policy),
+        OverviewFeature(services),
     ]
 
 
@@ -123,7 +130,7 @@ class Bot:
         if response is None:
             return
         await membership.ensure_coordination_room()
-        await membership.process(response)
+        await membership.process(response, full_state=True)
         events = await self._new_events(services, response, token) if token is not None else []
         if token is None:
             log.info("first start: skipping the history of %d rooms", len(response.rooms.join))

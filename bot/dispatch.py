@@ -18,7 +18,7 @@ from bot.background import cancel_and_wait
 from bot.domain.commands import CommandCall, parse_command
 from bot.domain.membership import parse_member_event
 from bot.domain.message import EventKind, Message, looks_like_handled_message, parse_event
-from bot.features.base import CommandSpec, Context, Feature, Permission
+from bot.features.base import CommandSpec, Context, Feature, Permission, Where
 from bot.services import Services
 from bot.store.inbox import InboxItem
 from bot.store.rooms import RoomRole
@@ -29,21 +29,37 @@ CommandHandler = Callable[[Context, CommandCall], Awaitable[None]]
 
 
 class CommandTable:
-    """All commands of all features, by every name they answer to."""
+    """All commands of all features, by every name they answer to.
+
+    A name may be declared once per kind of room: ``!verban`` bans from one watch room there
+    and from every watch room in the coordination room. Declarations whose rooms overlap are
+    an error, so a name never has two meanings in one room.
+    """
 
     def __init__(self, features: Sequence[Feature]) -> None:
         self.specs: list[tuple[CommandSpec, CommandHandler]] = []
-        self._by_name: dict[str, tuple[CommandSpec, CommandHandler]] = {}
+        self._by_name: dict[str, list[tuple[CommandSpec, CommandHandler]]] = {}
         for feature in features:
             for spec, handler in feature.commands():
                 self.specs.append((spec, handler))
                 for name in spec.names:
-                    if name in self._by_name:
+                    declared = self._by_name.setdefault(name, [])
+                    if any(_overlap(spec.where, other.where) for other, _ in declared):
                         raise ValueError(f"command name {name!r} declared twice")
-                    self._by_name[name] = (spec, handler)
+                    declared.append((spec, handler))
 
-    def lookup(self, name: str) -> tuple[CommandSpec, CommandHandler] | None:
-        return self._by_name.get(name)
+    def lookup(
+        self, name: str, role: RoomRole | None = None
+    ) -> tuple[CommandSpec, CommandHandler] | None:
+        """The declaration for this kind of room, else the first one (to say where it works)."""
+        declared = self._by_name.get(name)
+        if not declared:
+            return None
+        return next((found for found in declared if found[0].where.allows(role)), declared[0])
+
+
+def _overlap(one: Where, other: Where) -> bool:
+    return Where.ANY in (one, other) or one is other
 
 
 def may_use(spec: CommandSpec, ctx: Context) -> bool:
@@ -187,7 +203,7 @@ class Dispatcher:
                 if ctx.consumed:
                     break
             return
-        found = self.commands.lookup(call.name)
+        found = self.commands.lookup(call.name, ctx.role)
         if found is None:
             await ctx.reply(ctx.t("command.unknown", name=call.name), "unknown-command")
             return

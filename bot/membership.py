@@ -1,14 +1,16 @@
-"""Invites, joins and leaves: which rooms the bot enters and what role each gets."""
+"""Invites, joins and leaves: which rooms the bot enters, what role each gets, who is in them."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from nio import InviteMemberEvent, SyncResponse
 
 from bot.matrix.client import MatrixError
 from bot.services import Services
+from bot.store.members import MemberChange
 from bot.store.rooms import RoomRole
 
 log = logging.getLogger(__name__)
@@ -28,10 +30,13 @@ class Membership:
             return RoomRole.DIRECT
         return RoomRole.WATCH
 
-    async def process(self, response: SyncResponse) -> None:
+    async def process(self, response: SyncResponse, full_state: bool = False) -> None:
         for room_id, info in response.rooms.invite.items():
             await self._invited(room_id, info.invite_state)
+        policy_room = await self.services.store.policy.room_id()
         for room_id in response.rooms.join:
+            if room_id == policy_room:
+                continue  # the municipality's ban list: no role, never a watch room
             known = await self.services.store.rooms.get(room_id)
             name = self.services.client.room_name(room_id)
             if known is None or not known.joined:
@@ -41,11 +46,28 @@ class Membership:
                 await self.services.store.rooms.joined(room_id, role, name)
             elif known.name != name:
                 await self.services.store.rooms.rename(room_id, name)
+        await self._record_members(response, full_state)
         for room_id in response.rooms.leave:
             known = await self.services.store.rooms.get(room_id)
             if known is not None and known.joined:
                 log.info("no longer in room %s (kicked, banned or left)", room_id)
                 await self.services.store.rooms.left(room_id)
+                await self.services.store.members.room_closed(room_id)
+
+    async def _record_members(self, response: SyncResponse, full_state: bool) -> None:
+        """Feed the member history of watch rooms from the batch's member events.
+
+        A full-state batch lists every member, so it also seeds (first start) and reconciles
+        (a restart after downtime) the history.
+        """
+        me = self.services.client.user_id
+        for room_id, info in response.rooms.join.items():
+            known = await self.services.store.rooms.get(room_id)
+            if known is None or known.role is not RoomRole.WATCH:
+                continue
+            changes = member_changes([*info.state, *info.timeline.events], me)
+            if changes or full_state:
+                await self.services.store.members.apply(room_id, changes, complete=full_state)
 
     async def _invited(self, room_id: str, invite_state: list[Any]) -> None:
         me = self.services.client.user_id
@@ -99,3 +121,31 @@ class Membership:
                 log.warning("not in coordination room %s yet (invite the bot): %s", room_id, exc)
         else:
             await self.services.store.rooms.joined(room_id, RoomRole.COORDINATION)
+
+
+def member_changes(events: Iterable[Any], me: str) -> list[MemberChange]:
+    """The ``m.room.member`` events among ``events``, in order, skipping the bot's own and
+    anything malformed (an untrusted event must never break the history)."""
+    changes = []
+    for event in events:
+        source = getattr(event, "source", None)
+        if not isinstance(source, dict) or source.get("type") != "m.room.member":
+            continue
+        user_id, content = source.get("state_key"), source.get("content")
+        ts = source.get("origin_server_ts")
+        if not isinstance(user_id, str) or not user_id.startswith("@") or user_id == me:
+            continue
+        if not isinstance(content, dict) or not isinstance(ts, int) or isinstance(ts, bool):
+            continue
+        membership = content.get("membership")
+        if isinstance(membership, str):
+            event_id = source.get("event_id")
+            changes.append(
+                MemberChange(
+                    user_id,
+                    membership == "join",
+                    ts,
+                    event_id if isinstance(event_id, str) else None,
+                )
+            )
+    return changes

@@ -151,6 +151,34 @@ class GateSettings(BaseModel):
     )
 
 
+class GroupSettings(BaseModel):
+    """Watch groups the bot creates (``!nieuwegroep``), adopts (``!koppel``) and lists."""
+
+    alias_prefix: str = Field(
+        "buurtpreventie-",
+        pattern=r"^[a-z0-9-]{0,40}$",
+        description="Start of a new group's alias: !nieuwegroep Westwijk gets "
+        "#buurtpreventie-westwijk:server.",
+    )
+    room_version: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9.\-]{1,32}$",
+        description="Room version of new groups; unset: the homeserver's default (12 on "
+        "Synapse 1.163).",
+    )
+    history_visibility: Literal["shared", "invited", "joined"] = Field(
+        "shared",
+        description="Who reads a new group's history: members only. 'shared': all members "
+        "read everything since the group began; 'joined': only since they joined.",
+    )
+    events_default: int = Field(0, ge=0, le=100, description="Level needed to post.")
+    invite: int = Field(50, ge=0, le=100, description="Level needed to invite (accept knocks).")
+    kick: int = Field(50, ge=0, le=100)
+    ban: int = Field(50, ge=0, le=100)
+    redact: int = Field(50, ge=0, le=100, description="Level needed to remove others' messages.")
+    overview_page_size: int = Field(25, ge=1, le=100, description="Groups per !overzicht page.")
+
+
 class Settings(BaseSettings):
     """Everything an operator can set. Secrets are ``SecretStr`` so they never print."""
 
@@ -196,6 +224,7 @@ class Settings(BaseSettings):
     face_tip: FaceTipSettings = Field(default_factory=FaceTipSettings)
     admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
     gate: GateSettings = Field(default_factory=GateSettings)
+    groups: GroupSettings = Field(default_factory=GroupSettings)
 
     @field_validator("homeserver")
     @classmethod
@@ -212,6 +241,17 @@ class Settings(BaseSettings):
                 f"{value!r} is neither a room ID (!id:server) nor alias (#name:server)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _moderators_can_moderate_new_groups(self) -> Settings:
+        groups = self.groups
+        for key in ("invite", "kick", "ban", "redact"):
+            if getattr(groups, key) > self.moderator_power_level:
+                raise ValueError(
+                    f"groups.{key} ({getattr(groups, key)}) is above moderator_power_level "
+                    f"({self.moderator_power_level}): a new group's moderators could not do it"
+                )
+        return self
 
     @model_validator(mode="after")
     def _has_credentials(self) -> Settings:

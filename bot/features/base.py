@@ -73,6 +73,13 @@ def command(
     return mark
 
 
+def coordination_command(*names: str, help: str, usage: str | None = None) -> Callable[[H], H]:
+    """A command for the moderators of the coordination room, run only there."""
+    return command(
+        *names, help=help, usage=usage, permission=Permission.MODERATOR, where=Where.COORDINATION
+    )
+
+
 @dataclass
 class Context:
     """One incoming event and everything a handler may do in response to it."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.domain.commands import CommandCall, parse_command
-from bot.domain.formatting import Rich, escape
+from bot.domain.formatting import Rich
 from bot.domain.markdown import markdown_to_html
 from bot.domain.police_alert import (
     FIELD_LABELS,
@@ -32,8 +32,8 @@ from bot.domain.police_alert import (
 from bot.domain.sanitize import plain_to_html, sanitize_html
 from bot.features.base import Context, Feature, Permission, Where, command
 from bot.features.bulletin_delivery import DeliveryWorker
+from bot.features.watch_rooms import find_watch_room
 from bot.i18n.catalog import Language, Markup, t
-from bot.matrix.client import MatrixError
 from bot.services import Services
 from bot.store.audit import AuditEntry
 from bot.store.bulletins import Bulletin, BulletinRepository, Kind, State
@@ -93,12 +93,6 @@ def select_rooms(
     carried = {room: set(labels_by_room.get(room, ())) for room in watch_rooms}
     unknown = [label for label in wanted if not any(label in c for c in carried.values())]
     return [room for room in watch_rooms if carried[room] & set(wanted)], unknown
-
-
-def match_rooms(reference: str, names: Mapping[str, str]) -> list[str]:
-    """Watch rooms whose name is ``reference``, ignoring case and surrounding space."""
-    wanted = reference.strip().casefold()
-    return [room for room, name in names.items() if name.strip().casefold() == wanted]
 
 
 def strip_command_html(
@@ -268,7 +262,7 @@ class BulletinsFeature(Feature):
             await ctx.reply(ctx.t("bulletin.label_usage"))
             return
         reference, added, removed = change
-        room_id = await self._find_room(ctx, reference)
+        room_id = await find_watch_room(ctx, reference)
         if room_id is None:
             return
         await self.repo.add_labels(room_id, added)
@@ -470,24 +464,3 @@ class BulletinsFeature(Feature):
 
     def _label_list(self, ctx: Context, labels: Iterable[str]) -> str:
         return " ".join(f"#{label}" for label in labels) or ctx.t("bulletin.no_labels").plain
-
-    async def _find_room(self, ctx: Context, reference: str) -> str | None:
-        """A watch room by ID, alias or exact name; replies with the problem if none or many."""
-        client = self.services.client
-        watch = [room.room_id for room in await self.services.store.rooms.list(RoomRole.WATCH)]
-        if reference.startswith(("!", "#")) and " " not in reference:
-            try:
-                room_id = await client.resolve_room(reference)
-            except MatrixError:
-                room_id = None
-            found = [room_id] if room_id in watch else []
-        else:
-            found = match_rooms(reference, {room: client.room_name(room) for room in watch})
-        if len(found) == 1:
-            return found[0]
-        if not found:
-            await ctx.reply(ctx.t("bulletin.room_unknown", room=reference))
-        else:
-            names = ", ".join(escape(f"{client.room_name(r)} ({r})") for r in found)
-            await ctx.reply(ctx.t("bulletin.room_ambiguous", room=reference, names=Markup(names)))
-        return None

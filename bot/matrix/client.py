@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -30,6 +31,7 @@ from nio import (
     MemoryDownloadResponse,
     MessageDirection,
     RoomGetStateEventError,
+    RoomGetStateResponse,
     RoomMessagesResponse,
     RoomPreset,
     RoomResolveAliasResponse,
@@ -237,9 +239,18 @@ class MatrixClient:
     def room_power(self, room_id: str) -> RoomPower:
         return RoomPower.from_state(self._create.get(room_id), self._power_levels.get(room_id))
 
+    def room_creator(self, room_id: str) -> str | None:
+        """Who sent the room's ``m.room.create`` (known once its state was synced or fetched)."""
+        sender = self._create.get(room_id, {}).get("sender")
+        return sender if isinstance(sender, str) else None
+
     def room_name(self, room_id: str) -> str:
         room = self.nio.rooms.get(room_id)
         return room.display_name if room else room_id
+
+    def canonical_alias(self, room_id: str) -> str | None:
+        room = self.nio.rooms.get(room_id)
+        return room.canonical_alias if room else None
 
     def members(self, room_id: str) -> dict[str, str | None]:
         """Joined members and their display names (None when they set none)."""
@@ -304,6 +315,42 @@ class MatrixClient:
         except EncryptionError as exc:
             raise MediaError(f"cannot decrypt: {exc}") from exc
 
+    @property
+    def server_name(self) -> str:
+        return self.user_id.split(":", 1)[1]
+
+    async def fetch_room_state(self, room_id: str) -> tuple[RoomPower, str | None]:
+        """The room's power and name as the homeserver has them now (right after a join,
+        before sync brings its state); the cache the permission checks use is refreshed."""
+        response = await self.nio.room_get_state(room_id)
+        if not isinstance(response, RoomGetStateResponse):
+            raise MatrixError("read state", response.status_code, response.message, True)
+        name = None
+        for event in response.events:
+            if not isinstance(event, dict) or event.get("state_key") != "":
+                continue
+            content = event.get("content") if isinstance(event.get("content"), dict) else {}
+            if event.get("type") == "m.room.create":
+                self._create[room_id] = event
+            elif event.get("type") == "m.room.power_levels":
+                self._power_levels[room_id] = content
+            elif event.get("type") == "m.room.name" and isinstance(content.get("name"), str):
+                name = content["name"] or None
+        return self.room_power(room_id), name
+
+    async def default_room_version(self) -> str:
+        """The version the homeserver gives new rooms (``/capabilities``); it decides whether
+        the creator may be listed in ``power_levels.users``."""
+        url = f"{self.settings.homeserver}/_matrix/client/v3/capabilities"
+        headers = {"Authorization": f"Bearer {self.nio.access_token}"}
+        async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as response:
+            data = await response.json(content_type=None)
+            if response.status >= 400 or not isinstance(data, dict):
+                errcode = data.get("errcode") if isinstance(data, dict) else None
+                raise MatrixError("capabilities", errcode, str(response.status), False)
+        versions = data.get("capabilities", {}).get("m.room_versions", {})
+        return str(versions.get("default") or "1")
+
     async def resolve_room(self, reference: str) -> str:
         if reference.startswith("!"):
             return reference
@@ -347,6 +394,45 @@ class MatrixClient:
             await asyncio.sleep(0.1)
         return False
 
+    async def create_room(
+        self,
+        *,
+        name: str,
+        alias: str | None,
+        topic: str | None,
+        room_version: str | None,
+        initial_state: list[dict[str, Any]],
+        power_levels: dict[str, Any],
+    ) -> str:
+        """A private room with the given state; ``M_ROOM_IN_USE`` when the alias is taken."""
+        response = await self.nio.room_create(
+            visibility=RoomVisibility.private,
+            alias=alias,
+            name=name,
+            topic=topic,
+            room_version=room_version,
+            preset=RoomPreset.private_chat,
+            initial_state=initial_state,
+            power_level_override=power_levels,
+        )
+        return str(_check(response, "create room").room_id)
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        _check(await self.nio.room_invite(room_id, user_id), "invite")
+
+    async def put_state(
+        self, room_id: str, event_type: str, content: dict[str, Any], state_key: str = ""
+    ) -> str:
+        response = await self.nio.room_put_state(room_id, event_type, content, state_key)
+        return str(_check(response, "put state").event_id)
+
+    def joined_members(self, room_id: str) -> list[str]:
+        """Members who joined (not those only invited), as sync last showed them."""
+        room = self.nio.rooms.get(room_id)
+        if room is None:
+            return []
+        return [uid for uid in room.users if uid not in room.invited_users]
+
     async def leave(self, room_id: str) -> None:
         _check(await self.nio.room_leave(room_id), "leave")
 
@@ -355,6 +441,9 @@ class MatrixClient:
 
     async def ban(self, room_id: str, user_id: str, reason: str | None = None) -> None:
         _check(await self.nio.room_ban(room_id, user_id, reason), "ban")
+
+    async def unban(self, room_id: str, user_id: str) -> None:
+        _check(await self.nio.room_unban(room_id, user_id), "unban")
 
     async def set_power_level(self, room_id: str, user_id: str, level: int | None) -> None:
         """Set (or with ``None`` reset) one user's level, reading the current event first."""
@@ -383,9 +472,6 @@ class MatrixClient:
             )
             self._power_levels[room_id] = content
             return True
-
-    async def invite(self, room_id: str, user_id: str) -> None:
-        _check(await self.nio.room_invite(room_id, user_id), "invite")
 
     # -- direct chats (m.direct) -----------------------------------------------------------
 

@@ -14,6 +14,8 @@ from bot.store.face_tips import FaceTipRepository
 from bot.store.gate import GateRepository
 from bot.store.inbox import InboxRepository
 from bot.store.incidents import IncidentRepository
+from bot.store.members import MemberRepository
+from bot.store.policy import PolicyRepository
 from bot.store.rooms import RoomRepository
 from bot.store.state import StateRepository
 
@@ -33,6 +35,8 @@ class Store:
     admission: AdmissionRepository
     gate: GateRepository
     direct: DirectRoomRepository
+    members: MemberRepository
+    policy: PolicyRepository
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -49,6 +53,8 @@ class Store:
             AdmissionRepository(db),
             GateRepository(db),
             DirectRoomRepository(db),
+            MemberRepository(db),
+            PolicyRepository(db),
         )
 
     async def close(self) -> None:

@@ -47,6 +47,11 @@ class RoomRepository:
         )
         self._cache.pop(room_id, None)
 
+    async def forget(self, room_id: str) -> None:
+        """A room that is none of the roles (the policy room) must not stay in the registry."""
+        await self._db.execute("DELETE FROM rooms WHERE room_id = ?", (room_id,))
+        self._cache.pop(room_id, None)
+
     async def rename(self, room_id: str, name: str) -> None:
         await self._db.execute("UPDATE rooms SET name = ? WHERE room_id = ?", (name, room_id))
         self._cache.pop(room_id, None)

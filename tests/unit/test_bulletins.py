@@ -16,7 +16,6 @@ from bot.features.bulletin_delivery import (
     status_text,
 )
 from bot.features.bulletins import (
-    match_rooms,
     missing_text,
     parse_label_change,
     render_alert,
@@ -25,6 +24,7 @@ from bot.features.bulletins import (
     split_labels,
     strip_command_html,
 )
+from bot.features.watch_rooms import match_rooms
 from bot.store.bulletins import Bulletin, BulletinRepository, Counts, Kind, State
 from bot.store.database import Database
 
