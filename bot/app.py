@@ -23,8 +23,10 @@ from bot.features.base import Feature
 from bot.features.bulletins import BulletinsFeature
 from bot.features.conduct import ConductFeature
 from bot.features.core import CoreFeature
+from bot.features.governance import GovernanceFeature
 from bot.features.incidents import IncidentsFeature
 from bot.features.moderation import ModerationFeature
+from bot.features.reports import ReportsFeature
 from bot.features.sanctions import Sanctions
 from bot.matrix.client import MatrixClient, MatrixError
 from bot.membership import Membership
@@ -50,6 +52,8 @@ def default_features(services: Services) -> list[Feature]:
         conduct,
         ModerationFeature(services, sanctions, conduct),
         BulletinsFeature(services),
+        ReportsFeature(services),
+        GovernanceFeature(services, conduct),
     ]
 
 
@@ -83,10 +87,13 @@ class Bot:
             await self._catch_up(services, membership, dispatcher)
             for feature in features:
                 await feature.start()
+            services.scheduler.start()
             self.ready.set()
             log.info("bot ready as %s in %d rooms", client.user_id, len(client.joined_room_ids()))
             await self._sync_forever(services, membership, dispatcher)
         finally:
+            if self.services is not None:
+                await self.services.scheduler.stop()
             for feature in reversed(features):
                 with contextlib.suppress(Exception):
                     await feature.stop()

@@ -44,6 +44,17 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--language", choices=["nl", "en"], default="nl")
     sub.add_parser("check-config", help="validate the configuration and print it, secrets masked")
     sub.add_parser("classify", help="classify JSON lines from stdin (see DESIGN.md)")
+    export = sub.add_parser(
+        "export", help="export incidents, moderation, rooms or members as CSV or JSON"
+    )
+    export.add_argument("kind", nargs="?", help="incidents | moderation | rooms | members")
+    export.add_argument("--since", help="first local day, YYYY-MM-DD")
+    export.add_argument("--until", help="last local day, inclusive (default: up to now)")
+    export.add_argument("--format", dest="fmt", help="csv | json")
+    export.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    export.add_argument(
+        "--with-user-ids", action="store_true", help="real user IDs instead of pseudonyms"
+    )
     return parser
 
 
@@ -78,6 +89,15 @@ def main(argv: list[str] | None = None) -> int:
 
         configure_logging("INFO")
         return asyncio.run(run_dev(args.data_dir, args.port, args.language))
+    if args.command == "export":
+        from bot.export_cli import run_export, usage_error
+        from bot.reports.export import ExportError, parse_request
+
+        try:
+            request = parse_request(args.kind, args.since, args.until, args.fmt, args.with_user_ids)
+        except ExportError as exc:
+            return usage_error(exc)
+        return run_export(_settings(args.config), request, args.output)
     settings = _settings(args.config)
     configure_logging(settings.log_level)
     return asyncio.run(_run(settings))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot.domain.classifier import Classifier, classifier_for
 from bot.domain.formatting import Rich
 from bot.matrix.client import MatrixClient
+from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.store import Store
 
@@ -21,10 +22,13 @@ class Services:
     store: Store
     coordination_room_id: str | None = None
     classifier: Classifier = field(init=False)
+    scheduler: Scheduler = field(init=False)
 
     def __post_init__(self) -> None:
         # One vocabulary for every feature: loading a custom directory costs real time.
         self.classifier = classifier_for(self.settings.vocabulary_dir)
+        # One scheduler for periodic work; features add their jobs when constructed.
+        self.scheduler = Scheduler(self.store.db)
 
     async def post_to_coordination(
         self, text: Rich, txn: str, *, notice: bool = True

@@ -8,6 +8,7 @@ from pathlib import Path
 from bot.store.audit import AuditRepository
 from bot.store.conduct import ConductRepository
 from bot.store.database import Database
+from bot.store.governance import GovernanceRepository
 from bot.store.inbox import InboxRepository
 from bot.store.incidents import IncidentRepository
 from bot.store.members import MemberRepository
@@ -27,6 +28,7 @@ class Store:
     incidents: IncidentRepository
     conduct: ConductRepository
     members: MemberRepository
+    governance: GovernanceRepository
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -40,6 +42,7 @@ class Store:
             IncidentRepository(db),
             ConductRepository(db),
             MemberRepository(db),
+            GovernanceRepository(db),
         )
 
     async def close(self) -> None:
