@@ -30,6 +30,7 @@ from bot.features.reports import ReportsFeature
 from bot.features.sanctions import Sanctions
 from bot.matrix.client import MatrixClient, MatrixError
 from bot.membership import Membership
+from bot.monitoring import Monitor
 from bot.services import Services
 from bot.settings import Settings
 from bot.store import Store
@@ -67,6 +68,7 @@ class Bot:
         self.ready = asyncio.Event()
         self.services: Services | None = None
         self.dispatcher: Dispatcher | None = None
+        self.monitor: Monitor | None = None
 
     def stop(self) -> None:
         self._stop.set()
@@ -76,7 +78,11 @@ class Bot:
         client = MatrixClient(self.settings)
         features: list[Feature] = []
         dispatcher: Dispatcher | None = None
+        if self.settings.monitoring.http_enabled:
+            self.monitor = Monitor(self.settings.monitoring, store)
         try:
+            if self.monitor is not None:
+                await self.monitor.start()
             await client.login(store.state)
             services = self.services = Services(self.settings, client, store)
             core = CoreFeature(services)
@@ -101,6 +107,8 @@ class Bot:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(dispatcher.drain(), timeout=10)
                 await dispatcher.stop()
+            if self.monitor is not None:
+                await self.monitor.stop()
             await client.close()
             await store.close()
             log.info("bot stopped")
@@ -120,6 +128,8 @@ class Bot:
         if token is None:
             log.info("first start: skipping the history of %d rooms", len(response.rooms.join))
         await store.inbox.accept_batch(response.next_batch, events)
+        if self.monitor is not None:
+            await self.monitor.synced(response, 0)
         await client.after_sync()
         dispatcher.submit(await store.inbox.pending())
 
@@ -150,6 +160,8 @@ class Bot:
                 continue
             delay = 1.0
             dispatcher.submit(added)
+            if self.monitor is not None:
+                await self.monitor.synced(response, dispatcher.handled)
             await client.after_sync()
             if time.monotonic() - last_prune > PRUNE_INTERVAL_S:
                 last_prune = time.monotonic()

@@ -15,12 +15,15 @@ from bot.settings import Settings, SettingsError, load_settings
 EXIT_CONFIG = 2
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def configure_logging(level: str, fmt: str = "text") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        from bot.monitoring import JsonFormatter
+
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     # nio and aiohttp narrate every event at INFO; keep them to real problems unless debugging.
     quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
     for name in ("nio", "aiohttp", "peewee"):
@@ -99,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             return usage_error(exc)
         return run_export(_settings(args.config), request, args.output)
     settings = _settings(args.config)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.monitoring.log_format)
     return asyncio.run(_run(settings))
 
 

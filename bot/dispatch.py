@@ -18,6 +18,7 @@ from bot.background import cancel_and_wait
 from bot.domain.commands import CommandCall, parse_command
 from bot.domain.message import EventKind, Message, looks_like_text_message, parse_event
 from bot.features.base import CommandSpec, Context, Feature, Permission
+from bot.monitoring import log_context
 from bot.services import Services
 from bot.store.inbox import InboxItem
 from bot.store.rooms import RoomRole
@@ -129,6 +130,7 @@ class Dispatcher:
                 delay = min(delay * 2, self.services.settings.max_backoff_seconds)
 
     async def _handle(self, item: InboxItem) -> None:
+        log_context.set({"event_id": item.event_id, "room_id": item.room_id})
         message = parse_event(item.room_id, item.event)
         if message is None:
             if looks_like_text_message(item.event):

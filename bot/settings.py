@@ -143,7 +143,7 @@ class MonitoringSettings(BaseModel):
 
     http_enabled: bool = Field(False, description="Serve /metrics (Prometheus) and /healthz.")
     http_host: str = Field("127.0.0.1", description="Loopback unless you expose it on purpose.")
-    http_port: int = Field(9464, ge=1, le=65535)
+    http_port: int = Field(9464, ge=0, le=65535, description="0: any free port (tests).")
     healthy_sync_age_s: float = Field(
         120.0, gt=0, description="/healthz fails when the last good sync is older than this."
     )
