@@ -213,7 +213,7 @@ class ReportsFeature(Feature):
         urgent = "".join(
             tr(
                 "digest.urgent_item",
-                time=local(row.ts, self.tz).strftime("%a %d-%m %H:%M"),
+                time=local(row.ts, self.tz).strftime("%d-%m %H:%M"),
                 room=row.room_name,
                 category=tr(f"category.{row.category}").plain,
                 link=event_link(row.room_id, row.event_id),

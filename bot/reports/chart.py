@@ -1,8 +1,9 @@
 """The digest's chart: incidents per category per room, this week against last week.
 
 Drawn with matplotlib's object API on the Agg canvas (no display, no pyplot global state, safe
-in a long-running asyncio process). The size in pixels is fixed by ``chart_size`` so the
-``m.image`` event can state width and height exactly.
+in a long-running asyncio process), imported only when a chart is drawn so the bot's start
+and memory do not pay for matplotlib until the first digest. The size in pixels is fixed by
+``chart_size`` so the ``m.image`` event can state width and height exactly.
 """
 
 from __future__ import annotations
@@ -10,10 +11,6 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
 
 DPI = 100
 HEIGHT_IN = 5.0
@@ -43,6 +40,10 @@ def incidents_chart(
 
     ``labels`` has the localised ``title``, ``this_week``, ``last_week`` and ``count`` texts.
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
     width, height = chart_size(len(rooms))
     figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
