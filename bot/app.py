@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
@@ -38,7 +37,6 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 FeatureFactory = Callable[[Services], Sequence[Feature]]
-PRUNE_INTERVAL_S = 3600
 # What the features react to; reactions, receipts and custom events are not worth a
 # database round trip each (a busy fan-out echoes hundreds of them back).
 HANDLED_EVENT_TYPES = frozenset({"m.room.message", "m.room.redaction"})
@@ -137,7 +135,6 @@ class Bot:
         self, services: Services, membership: Membership, dispatcher: Dispatcher
     ) -> None:
         store, client = services.store, services.client
-        last_prune = 0.0
         delay = 1.0
         while not self._stop.is_set():
             try:
@@ -163,9 +160,6 @@ class Bot:
             if self.monitor is not None:
                 await self.monitor.synced(response, dispatcher.handled)
             await client.after_sync()
-            if time.monotonic() - last_prune > PRUNE_INTERVAL_S:
-                last_prune = time.monotonic()
-                await store.inbox.prune_handled()
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake up at once when asked to stop."""

@@ -27,7 +27,7 @@ from bot.i18n.catalog import Language, Markup, t
 from bot.matrix.client import txn_id
 from bot.reports.chart import Chart, incidents_chart
 from bot.reports.digest import Digest, build, busiest
-from bot.reports.queries import ReportQueries, RoomFigures
+from bot.reports.queries import ReportQueries, RoomFigures, TrendPoint
 from bot.scheduler import Commit, Weekly
 from bot.services import Services
 from bot.store.rooms import RoomRole
@@ -100,7 +100,9 @@ class ReportsFeature(Feature):
             bulletins=room.bulletins,
         )
 
-    def _all_stats(self, tr: Tr, rooms: list[RoomFigures], trend: list, days: int) -> Rich:
+    def _all_stats(
+        self, tr: Tr, rooms: list[RoomFigures], trend: list[TrendPoint], days: int
+    ) -> Rich:
         items = (
             "".join(
                 tr(

@@ -283,10 +283,12 @@ class ReportQueries:
         ]
 
     async def rooms(self, window: Window) -> list[RoomRow]:
+        """Every watch room not left before the window: the rooms ``!stats`` lists now, plus
+        those left during the window, each with exactly the figures ``!stats`` shows."""
         rows = await self._db.fetchall(
             "SELECT room_id, role, joined_at, left_at FROM rooms WHERE role = 'watch' "
-            "AND joined_at < ? AND (left_at IS NULL OR left_at >= ?) ORDER BY joined_at, room_id",
-            (window.end_ms, window.start_ms),
+            "AND (left_at IS NULL OR left_at >= ?) ORDER BY joined_at, room_id",
+            (window.start_ms,),
         )
         figures = {
             f.room_id: f for f in await self.room_figures(window, [r["room_id"] for r in rows])

@@ -17,6 +17,7 @@ import aiosqlite
 from bot.domain.periods import DAY_MS
 from bot.settings import RetentionSettings
 from bot.store.database import Database
+from bot.store.inbox import HANDLED_RETENTION_MS
 
 # What stays of an incident without personal data: room, time, category, urgency.
 _ANONYMISE_INCIDENT = "UPDATE incidents SET sender = '', excerpt = '', plates = '[]'"
@@ -58,6 +59,12 @@ RETENTION_RULES: list[RetentionRule] = [
         "member_history",
         "DELETE FROM member_history WHERE left_ts IS NOT NULL AND left_ts < ?",
         _days(lambda s: s.member_history_days),
+    ),
+    # Not personal data, only the IDs that stop a repeated sync from being handled twice.
+    RetentionRule(
+        "handled_events",
+        "DELETE FROM handled_events WHERE handled_at < ?",
+        lambda inputs: inputs.now_ms - HANDLED_RETENTION_MS,
     ),
 ]
 

@@ -52,7 +52,13 @@ async def test_each_kind_is_purged_exactly_at_its_cut_off(tmp_path: Path) -> Non
                          (365.1, "f"), (399.9, "g"), (400.1, "h")]:  # fmt: skip
             await fill(store, age, tag)
         counts = await purge(store, settings)
-        assert counts == {"incident_excerpts": 5, "strikes": 7, "audit": 3, "member_history": 1}
+        assert counts == {
+            "incident_excerpts": 5,
+            "strikes": 7,
+            "audit": 3,
+            "member_history": 1,
+            "handled_events": 0,
+        }
         kept = {r["event_id"]: r for r in await store.db.fetchall("SELECT * FROM incidents")}
         assert len(kept) == 8, "incidents stay as numbers"
         assert kept["$ic"]["excerpt"] == "fiets weg" and kept["$ic"]["sender"] == ANNA
