@@ -12,6 +12,7 @@ digest's figures, so neither a restart nor a crash makes it post twice.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -161,7 +162,8 @@ class ReportsFeature(Feature):
         client = self.services.client
         text = self.render(digest, language)
         text_id = await client.send_message(room_id, text, txn_id(purpose, "digest-text"))
-        chart = self.chart(digest, language)
+        # Drawing takes seconds for many rooms: never on the event loop that syncs.
+        chart = await asyncio.to_thread(self.chart, digest, language)
         alt = self._tr(language)(
             "digest.chart_alt", week=digest.week.week, previous=digest.week.previous().week
         ).plain

@@ -24,8 +24,8 @@ class Chart:
 
 
 def chart_size(rooms: int) -> tuple[int, int]:
-    """Pixels: wide enough for every room's pair of bars, never narrower than 800."""
-    width_in = max(8.0, 1.0 * rooms + 3.0)
+    """Pixels: 40 per room's pair of bars (80 rooms: 3500), never narrower than 800."""
+    width_in = max(8.0, 0.4 * rooms + 3.0)
     return int(width_in * DPI), int(HEIGHT_IN * DPI)
 
 
@@ -79,11 +79,12 @@ def incidents_chart(
         Patch(color="#555555", label=labels["this_week"]),
     ]
     axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    axes.set_xticks(list(positions), list(rooms), rotation=30, ha="right", fontsize=8)
+    axes.set_xticks(list(positions), list(rooms), rotation=60, ha="right", fontsize=8)
     axes.set_ylabel(labels["count"])
     axes.set_title(labels["title"])
     axes.yaxis.get_major_locator().set_params(integer=True)
-    figure.subplots_adjust(left=0.07, right=0.78, bottom=0.28, top=0.9)
+    inches = width / DPI  # fixed margins in inches: room for the axis label and the legend
+    figure.subplots_adjust(left=0.6 / inches, right=1 - 1.9 / inches, bottom=0.3, top=0.9)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     return Chart(buffer.getvalue(), width, height)
