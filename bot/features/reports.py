@@ -36,6 +36,7 @@ from bot.store.rooms import RoomRole
 log = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 7
+URGENT_LISTED = 15  # one message must stay readable; !meldingen and the export have the rest
 # After downtime the digest still goes out within a day of its moment; later it is skipped.
 DIGEST_MAX_DELAY_MS = 24 * 3_600_000
 CATEGORIES = (
@@ -222,8 +223,10 @@ class ReportsFeature(Feature):
                 category=tr(f"category.{row.category}").plain,
                 link=event_link(row.room_id, row.event_id),
             ).html
-            for row in digest.urgent
+            for row in digest.urgent[:URGENT_LISTED]
         )
+        if len(digest.urgent) > URGENT_LISTED:
+            urgent += tr("digest.urgent_more", count=len(digest.urgent) - URGENT_LISTED).html
         parts.append(tr("digest.urgent", count=figures["urgent"], items=Markup(urgent)))
         moderation = figures["moderation"]
         details = ", ".join(f"{tr(f'digest.action.{a}').plain} {n}" for a, n in moderation.items())
