@@ -20,7 +20,8 @@ async def cells_mentioning(db, needle: str) -> list[str]:
     tables = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
     for table in (row["name"] for row in tables):
         for row in await db.fetchall(f"SELECT * FROM {table}"):
-            found += [f"{table}.{key}" for key in row if needle in str(row[key])]
+            columns = row.keys()  # a sqlite3.Row iterates over values, not names
+            found += [f"{table}.{key}" for key in columns if needle in str(row[key])]
     return found
 
 
