@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
@@ -27,14 +26,17 @@ from bot.features.conduct import ConductFeature
 from bot.features.core import CoreFeature
 from bot.features.face_tip import FaceTipFeature
 from bot.features.gate import GateFeature
+from bot.features.governance import GovernanceFeature
 from bot.features.groups import GroupsFeature
 from bot.features.incidents import IncidentsFeature
 from bot.features.moderation import ModerationFeature
 from bot.features.overview import OverviewFeature
 from bot.features.policy import PolicyFeature
+from bot.features.reports import ReportsFeature
 from bot.features.sanctions import Sanctions
 from bot.matrix.client import MatrixClient, MatrixError
 from bot.membership import Membership
+from bot.monitoring import Monitor
 from bot.services import Services
 from bot.settings import Settings
 from bot.store import Store
@@ -42,7 +44,6 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 FeatureFactory = Callable[[Services], Sequence[Feature]]
-PRUNE_INTERVAL_S = 3600
 # What the features react to; receipts, custom events and most reactions are not worth a
 # database round trip each (a busy fan-out echoes hundreds of them back). Only the reaction
 # keys that decide something (a join request, accepting the house rules) get through, and
@@ -57,6 +58,7 @@ def default_features(services: Services) -> list[Feature]:
     sanctions = Sanctions(services)
     conduct = ConductFeature(services, sanctions)
     gate = GateFeature(services, conduct)  # before the others: an early post is only redacted
+    reports = ReportsFeature(services)
     policy = PolicyFeature(services, sanctions)  # before admission: listed users never queue
     return [
         policy,
@@ -68,7 +70,9 @@ def default_features(services: Services) -> list[Feature]:
         BulletinsFeature(services),
         FaceTipFeature(services, sanctions),
         GroupsFeature(services, policy),
-        OverviewFeature(services),
+        OverviewFeature(services, reports),
+        reports,
+        GovernanceFeature(services, conduct),
     ]
 
 
@@ -82,6 +86,7 @@ class Bot:
         self.ready = asyncio.Event()
         self.services: Services | None = None
         self.dispatcher: Dispatcher | None = None
+        self.monitor: Monitor | None = None
 
     def stop(self) -> None:
         self._stop.set()
@@ -91,7 +96,11 @@ class Bot:
         client = MatrixClient(self.settings)
         features: list[Feature] = []
         dispatcher: Dispatcher | None = None
+        if self.settings.monitoring.http_enabled:
+            self.monitor = Monitor(self.settings.monitoring, store)
         try:
+            if self.monitor is not None:
+                await self.monitor.start()
             await client.login(store.state)
             services = self.services = Services(self.settings, client, store)
             core = CoreFeature(services)
@@ -106,9 +115,12 @@ class Bot:
             # only with the next sync.
             rooms = len(await store.rooms.list())
             log.info("bot ready as %s in %d rooms", client.user_id, rooms)
+            services.scheduler.start()
             self.ready.set()
             await self._sync_forever(services, membership, dispatcher)
         finally:
+            if self.services is not None:
+                await self.services.scheduler.stop()
             for feature in reversed(features):
                 with contextlib.suppress(Exception):
                     await feature.stop()
@@ -116,6 +128,8 @@ class Bot:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(dispatcher.drain(), timeout=10)
                 await dispatcher.stop()
+            if self.monitor is not None:
+                await self.monitor.stop()
             await client.close()
             await store.close()
             log.info("bot stopped")
@@ -135,6 +149,8 @@ class Bot:
         if token is None:
             log.info("first start: skipping the history of %d rooms", len(response.rooms.join))
         await store.inbox.accept_batch(response.next_batch, events)
+        if self.monitor is not None:
+            await self.monitor.synced(response, 0)
         await client.after_sync()
         dispatcher.submit(await store.inbox.pending())
 
@@ -142,7 +158,6 @@ class Bot:
         self, services: Services, membership: Membership, dispatcher: Dispatcher
     ) -> None:
         store, client = services.store, services.client
-        last_prune = 0.0
         delay = 1.0
         while not self._stop.is_set():
             try:
@@ -165,16 +180,9 @@ class Bot:
                 continue
             delay = 1.0
             dispatcher.submit(added)
+            if self.monitor is not None:
+                await self.monitor.synced(response, dispatcher.handled)
             await client.after_sync()
-            if time.monotonic() - last_prune > PRUNE_INTERVAL_S:
-                last_prune = time.monotonic()
-                await store.inbox.prune_handled()
-                await store.gate.purge_acceptances(self._acceptances_kept_since())
-
-    def _acceptances_kept_since(self) -> int:
-        """Acceptances of members who left before this moment are past retention."""
-        days = self.settings.gate.acceptance_retention_days
-        return int(time.time() * 1000) - days * 86_400_000
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake up at once when asked to stop."""

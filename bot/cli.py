@@ -15,12 +15,15 @@ from bot.settings import Settings, SettingsError, load_settings
 EXIT_CONFIG = 2
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def configure_logging(level: str, fmt: str = "text") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        from bot.monitoring import JsonFormatter
+
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     # nio and aiohttp narrate every event at INFO; keep them to real problems unless debugging.
     quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
     for name in ("nio", "aiohttp", "peewee"):
@@ -44,6 +47,17 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--language", choices=["nl", "en"], default="nl")
     sub.add_parser("check-config", help="validate the configuration and print it, secrets masked")
     sub.add_parser("classify", help="classify JSON lines from stdin (see DESIGN.md)")
+    export = sub.add_parser(
+        "export", help="export incidents, moderation, rooms or members as CSV or JSON"
+    )
+    export.add_argument("kind", nargs="?", help="incidents | moderation | rooms | members")
+    export.add_argument("--since", help="first local day, YYYY-MM-DD")
+    export.add_argument("--until", help="last local day, inclusive (default: up to now)")
+    export.add_argument("--format", dest="fmt", help="csv | json")
+    export.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    export.add_argument(
+        "--with-user-ids", action="store_true", help="real user IDs instead of pseudonyms"
+    )
     return parser
 
 
@@ -78,8 +92,17 @@ def main(argv: list[str] | None = None) -> int:
 
         configure_logging("INFO")
         return asyncio.run(run_dev(args.data_dir, args.port, args.language))
+    if args.command == "export":
+        from bot.export_cli import run_export, usage_error
+        from bot.reports.export import ExportError, parse_request
+
+        try:
+            request = parse_request(args.kind, args.since, args.until, args.fmt, args.with_user_ids)
+        except ExportError as exc:
+            return usage_error(exc)
+        return run_export(_settings(args.config), request, args.output)
     settings = _settings(args.config)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.monitoring.log_format)
     return asyncio.run(_run(settings))
 
 

@@ -19,6 +19,7 @@ from bot.domain.commands import CommandCall, parse_command
 from bot.domain.membership import parse_member_event
 from bot.domain.message import EventKind, Message, looks_like_handled_message, parse_event
 from bot.features.base import CommandSpec, Context, Feature, Permission, Where
+from bot.monitoring import log_context
 from bot.services import Services
 from bot.store.inbox import InboxItem
 from bot.store.rooms import RoomRole
@@ -150,6 +151,7 @@ class Dispatcher:
                 delay = min(delay * 2, self.services.settings.max_backoff_seconds)
 
     async def _handle(self, item: InboxItem) -> None:
+        log_context.set({"event_id": item.event_id, "room_id": item.room_id})
         change = parse_member_event(item.room_id, item.event)
         if change is not None:
             if change.user_id != self.services.client.user_id:

@@ -9,6 +9,7 @@ from bot.domain.classifier import Classifier, classifier_for
 from bot.domain.formatting import Rich
 from bot.matrix.client import MatrixClient
 from bot.matrix.direct import DirectChats
+from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.store import Store
 
@@ -23,11 +24,14 @@ class Services:
     coordination_room_id: str | None = None
     classifier: Classifier = field(init=False)
     direct: DirectChats = field(init=False)
+    scheduler: Scheduler = field(init=False)
 
     def __post_init__(self) -> None:
         self.direct = DirectChats(self.client, self.store)
         # One vocabulary for every feature: loading a custom directory costs real time.
         self.classifier = classifier_for(self.settings.vocabulary_dir)
+        # One scheduler for periodic work; features add their jobs when constructed.
+        self.scheduler = Scheduler(self.store.db)
 
     async def post_to_coordination(
         self, text: Rich, txn: str, *, notice: bool = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from contextvars import ContextVar
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -84,9 +85,77 @@ class IncidentSettings(BaseModel):
     )
     acknowledge_reaction: str = Field("👀", min_length=1, max_length=16)
     excerpt_length: int = Field(160, ge=20, le=500)
-    retention_days: int = Field(
-        90, ge=1, le=3650, description="Incident records older than this are deleted (AVG/GDPR)."
+
+
+# -- Reports, data governance and operations (issue 13) -----------------------------------
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a time zone name like Europe/Amsterdam") from None
+    return value
+
+
+class ReportSettings(BaseModel):
+    """Figures in chat (``!stats``), the weekly digest and ``buurtbot export``."""
+
+    timezone: Annotated[str, AfterValidator(_timezone)] = Field(
+        "Europe/Amsterdam", description="Weeks, days and hours in reports are local to this zone."
     )
+    digest_enabled: bool = Field(
+        True, description="Post the weekly digest in the coordination room."
+    )
+    digest_weekday: int = Field(1, ge=1, le=7, description="1 = Monday … 7 = Sunday.")
+    digest_time: time = Field(time(8, 0), description="Local time of the weekly digest.")
+    stats_max_days: int = Field(366, ge=1, le=3660, description="Largest period !stats accepts.")
+    pseudonym_key: SecretStr | None = Field(
+        None,
+        description="Key of the keyed hash that pseudonymises user IDs in exports; unset: a "
+        "random key is made once and kept in the database.",
+    )
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class RetentionSettings(BaseModel):
+    """How long each kind of personal data is kept (AVG/GDPR); purged daily at ``purge_time``.
+
+    Strikes are kept as long as the house rules' strike window (they count for nothing after
+    it). Aggregated figures (past digests, counts of anonymised incidents) have no personal
+    data and stay.
+    """
+
+    incident_excerpt_days: int = Field(
+        180, ge=1, le=3650, description="After this an incident keeps only room, time, category."
+    )
+    audit_days: int = Field(365, ge=1, le=3650)
+    member_history_days: int = Field(
+        400, ge=91, le=3650, description="How long a membership is remembered after leaving."
+    )
+    acceptances_after_leaving_days: int = Field(
+        30,
+        ge=0,
+        le=3650,
+        description="House-rules acceptances (proof of consent) are kept while the member is "
+        "in the room and this many days after they left.",
+    )
+    purge_time: time = Field(time(3, 30), description="Local time of the daily purge.")
+
+
+class MonitoringSettings(BaseModel):
+    """The operator's view: an HTTP endpoint with /metrics and /healthz, and log format."""
+
+    http_enabled: bool = Field(False, description="Serve /metrics (Prometheus) and /healthz.")
+    http_host: str = Field("127.0.0.1", description="Loopback unless you expose it on purpose.")
+    http_port: int = Field(9464, ge=0, le=65535, description="0: any free port (tests).")
+    healthy_sync_age_s: float = Field(
+        120.0, gt=0, description="/healthz fails when the last good sync is older than this."
+    )
+    log_format: Literal["text", "json"] = "text"
 
 
 # -- the privacy tip about recognisable faces in photos (issue 14) -------------------------
@@ -138,17 +207,6 @@ class AdmissionSettings(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not a known time zone, e.g. Europe/Amsterdam") from None
         return value
-
-
-class GateSettings(BaseModel):
-    """The house-rules gate: newcomers read, but post only after accepting the rules."""
-
-    acceptance_retention_days: int = Field(
-        30,
-        ge=0,
-        le=3650,
-        description="How long an acceptance is kept after the member left the room (AVG/GDPR).",
-    )
 
 
 class GroupSettings(BaseModel):
@@ -223,8 +281,10 @@ class Settings(BaseSettings):
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     face_tip: FaceTipSettings = Field(default_factory=FaceTipSettings)
     admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
-    gate: GateSettings = Field(default_factory=GateSettings)
     groups: GroupSettings = Field(default_factory=GroupSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     @field_validator("homeserver")
     @classmethod

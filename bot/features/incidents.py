@@ -3,8 +3,9 @@
 A report gets a quiet 👀 reaction — never a chat reply that buzzes hundreds of phones. A live
 ("urgent") report that does not say 112 was called gets one threaded SAAR reminder, and every
 urgent report is posted to the coordination room with a link. Edits re-classify, redactions
-erase. Events from a backlog older than ``stale_after_seconds`` are recorded only: a reminder
-about last night helps nobody.
+erase. Old records lose their excerpt and sender in the daily retention purge (see
+``features/governance.py``). Events from a backlog older than ``stale_after_seconds`` are
+recorded only: a reminder about last night helps nobody.
 
 A photo, video or file with a caption is a report like a text (its alert says it has a photo);
 a location the reporter shares right after a report (or in its thread) is added to that
@@ -13,26 +14,22 @@ incident and its alert, rounded to about 10 m.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
 from datetime import UTC, datetime
 
-from bot.background import cancel_and_wait
 from bot.domain.commands import CommandCall
 from bot.domain.formatting import Rich, escape, event_link, excerpt
 from bot.features.base import Context, Feature, Permission, Where, command
 from bot.i18n.catalog import Markup, t
 from bot.matrix.client import MatrixError, txn_id
-from bot.services import Services
 from bot.store.incidents import Incident
 from bot.store.rooms import RoomRole
 
 log = logging.getLogger(__name__)
 
 EMERGENCY_NUMBERS = ("112", "101")
-PURGE_INTERVAL_S = 6 * 3600
 # A location shared this soon after the same person's report is taken to be its location.
 LOCATION_WINDOW_MS = 10 * 60 * 1000
 # What a captioned report came with, as the alert names it ("met foto").
@@ -46,25 +43,6 @@ def is_stale(event_ts_ms: int, now_ms: int, stale_after_s: int) -> bool:
 
 class IncidentsFeature(Feature):
     name = "incidents"
-
-    def __init__(self, services: Services) -> None:
-        super().__init__(services)
-        self._purger: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._purger = asyncio.create_task(self._purge_forever(), name="incident purge")
-
-    async def stop(self) -> None:
-        await cancel_and_wait([self._purger])
-
-    async def _purge_forever(self) -> None:
-        days = self.services.settings.incidents.retention_days
-        while True:
-            cutoff = int(time.time() * 1000) - days * 86_400_000
-            removed = await self.services.store.incidents.purge_older_than(cutoff)
-            if removed:
-                log.info("deleted %d incident records older than %d days", removed, days)
-            await asyncio.sleep(PURGE_INTERVAL_S)
 
     # -- hooks ---------------------------------------------------------------------------
 

@@ -298,24 +298,25 @@ class ModerationFeature(Feature):
     )
     @about_someone(must_be_member=False)
     async def forget(self, ctx: Context, target: str, _: str) -> None:
-        """AVG/GDPR: erase what the bot stored about a person (reports and strikes).
+        """AVG/GDPR: erase what the bot stored about a person, every data kind at once.
 
-        The audit line of the erasure itself stays: it proves the request was honoured.
+        Reports stay as numbers (room, time, category) without sender, excerpt or plates; the
+        rest is deleted. The erasure itself is audited with counts only, without the person.
         """
-        store = self.services.store
-        reports = await store.incidents.erase_sender(target)
-        strikes = await store.conduct.erase_user(target)
-        await store.face_tips.erase_user(target)
-        await store.admission.erase_user(target)
-        await store.gate.erase_user(target)
+        counts = await self.services.store.governance.erase_user(target)
         self.conduct.forget(target)
         msg = ctx.message
+        summary = ", ".join(f"{kind}={n}" for kind, n in counts.items())
         await self.sanctions.audit(
-            msg.room_id, msg.sender, "forget", target, key=f"forget:{msg.event_id}"
+            msg.room_id, msg.sender, "forget", None, detail=summary, key=f"forget:{msg.event_id}"
         )
-        await ctx.reply(
-            ctx.t("moderation.forgotten", user=target, reports=reports, strikes=strikes)
+        items = "".join(
+            ctx.t(
+                "moderation.forgotten_item", kind=ctx.t(f"moderation.kind.{kind}").plain, count=n
+            ).html
+            for kind, n in counts.items()
         )
+        await ctx.reply(ctx.t("moderation.forgotten", user=target, items=Markup(items)))
 
 
 def _when(ts_ms: int) -> str:

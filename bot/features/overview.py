@@ -16,7 +16,9 @@ from bot.domain.groups import moderators
 from bot.domain.paging import page_of
 from bot.features.base import Context, Feature, coordination_command
 from bot.features.groups import room_link
+from bot.features.reports import ReportsFeature
 from bot.i18n.catalog import Markup
+from bot.services import Services
 from bot.store.bulletins import BulletinRepository
 from bot.store.reports import IncidentSummary, incident_summary
 from bot.store.rooms import KnownRoom, RoomRole
@@ -28,6 +30,10 @@ DAY_MS = 86_400_000
 class OverviewFeature(Feature):
     name = "overview"
 
+    def __init__(self, services: Services, reports: ReportsFeature) -> None:
+        super().__init__(services)
+        self.reports = reports
+
     @coordination_command(
         "overzicht",
         "overview",
@@ -36,6 +42,10 @@ class OverviewFeature(Feature):
     )
     async def overview(self, ctx: Context, call: CommandCall) -> None:
         arg = call.args.strip()
+        if arg.casefold() in ("week", "weekly"):
+            # The weekly picture is the digest, asked for now: one place renders it.
+            await self.reports.digest_now(ctx, call)
+            return
         if arg and not arg.isdigit():
             await ctx.reply(ctx.t("overview.usage"))
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import logging
 import time
@@ -38,6 +39,7 @@ from nio import (
     RoomVisibility,
     SyncError,
     SyncResponse,
+    UploadResponse,
 )
 from nio.crypto import decrypt_attachment
 
@@ -534,6 +536,46 @@ class MatrixClient:
             mention_users=mention_users,
             mention_room=mention_room,
         )
+        return await self.send(room_id, content, txn)
+
+    async def send_image(
+        self,
+        room_id: str,
+        png: bytes,
+        *,
+        filename: str,
+        width: int,
+        height: int,
+        alt_text: str,
+        txn: str,
+    ) -> str:
+        """Upload a PNG and post it as ``m.image`` with its size and a text fallback.
+
+        In an encrypted room the file is encrypted before upload (nio's ``encrypt=True``) and
+        the event carries the key in ``file``, so the homeserver only ever stores ciphertext.
+        """
+        room = self.nio.rooms.get(room_id)
+        encrypted = bool(room and room.encrypted)
+        response, keys = await self.nio.upload(
+            lambda *_: io.BytesIO(png),
+            content_type="image/png",
+            filename=filename,
+            encrypt=encrypted,
+            filesize=len(png),
+        )
+        if not isinstance(response, UploadResponse):
+            raise MatrixError("upload", response.status_code, response.message or "", False)
+        content: dict[str, Any] = {
+            "msgtype": "m.image",
+            "body": alt_text,
+            "filename": filename,
+            "info": {"mimetype": "image/png", "size": len(png), "w": width, "h": height},
+            "m.mentions": {},
+        }
+        if encrypted and keys is not None:
+            content["file"] = {**keys, "url": response.content_uri, "mimetype": "image/png"}
+        else:
+            content["url"] = response.content_uri
         return await self.send(room_id, content, txn)
 
     async def react(self, room_id: str, event_id: str, key: str, txn: str) -> str:

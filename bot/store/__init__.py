@@ -12,6 +12,7 @@ from bot.store.database import Database
 from bot.store.direct import DirectRoomRepository
 from bot.store.face_tips import FaceTipRepository
 from bot.store.gate import GateRepository
+from bot.store.governance import GovernanceRepository
 from bot.store.inbox import InboxRepository
 from bot.store.incidents import IncidentRepository
 from bot.store.members import MemberRepository
@@ -37,6 +38,7 @@ class Store:
     direct: DirectRoomRepository
     members: MemberRepository
     policy: PolicyRepository
+    governance: GovernanceRepository
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -55,6 +57,7 @@ class Store:
             DirectRoomRepository(db),
             MemberRepository(db),
             PolicyRepository(db),
+            GovernanceRepository(db),
         )
 
     async def close(self) -> None:

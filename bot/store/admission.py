@@ -184,16 +184,6 @@ class AdmissionRepository:
             )
         return await self.get(int(row["id"]))
 
-    async def purge_closed(self, before_ms: int) -> int:
-        """Retention: forget decided requests older than ``before_ms``."""
-        return await self._db.execute(
-            "DELETE FROM join_requests WHERE status != 'open' AND decided_at < ?", (before_ms,)
-        )
-
-    async def erase_user(self, user_id: str) -> int:
-        """AVG/GDPR: forget every request of a person."""
-        return await self._db.execute("DELETE FROM join_requests WHERE user_id = ?", (user_id,))
-
 
 def _request(row: object) -> JoinRequest:
     r = row  # sqlite3.Row

@@ -173,20 +173,6 @@ class GateRepository:
                 (ts or now_ms(), room_id, user_id),
             )
 
-    async def purge_acceptances(self, left_before_ms: int) -> int:
-        """Retention: acceptances of members who left before ``left_before_ms``."""
-        return await self._db.execute(
-            "DELETE FROM rule_acceptances WHERE left_at IS NOT NULL AND left_at < ?",
-            (left_before_ms,),
-        )
-
-    async def erase_user(self, user_id: str) -> int:
-        """AVG/GDPR: forget a person's acceptances and pending state everywhere."""
-        async with self._db.transaction() as tx:
-            await tx.execute("DELETE FROM gate_pending WHERE user_id = ?", (user_id,))
-            cursor = await tx.execute("DELETE FROM rule_acceptances WHERE user_id = ?", (user_id,))
-            return int(cursor.rowcount)
-
 
 def _pending(row: object) -> Pending:
     return Pending(

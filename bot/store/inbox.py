@@ -76,8 +76,3 @@ class InboxRepository:
                 "INSERT OR IGNORE INTO handled_events (event_id, handled_at) VALUES (?, ?)",
                 (item.event_id, now_ms()),
             )
-
-    async def prune_handled(self) -> int:
-        return await self._db.execute(
-            "DELETE FROM handled_events WHERE handled_at < ?", (now_ms() - HANDLED_RETENTION_MS,)
-        )

@@ -94,13 +94,6 @@ class IncidentRepository:
         )
         return _incident(row) if row else None
 
-    async def purge_older_than(self, cutoff_ms: int) -> int:
-        return await self._db.execute("DELETE FROM incidents WHERE ts < ?", (cutoff_ms,))
-
-    async def erase_sender(self, sender: str) -> int:
-        """AVG/GDPR: a moderator can erase everything stored about one person."""
-        return await self._db.execute("DELETE FROM incidents WHERE sender = ?", (sender,))
-
 
 def _incident(row: object) -> Incident:
     r = row  # sqlite3.Row

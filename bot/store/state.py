@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 
 from bot.store.database import Database
@@ -49,3 +50,14 @@ class StateRepository:
             "access_token": session.access_token,
         }
         await self._set("session", json.dumps(payload))
+
+    async def pseudonym_key(self) -> bytes:
+        """The export's pseudonym key when none is configured: made once, then kept here so
+        pseudonyms stay stable across runs."""
+        await self._db.execute(
+            "INSERT OR IGNORE INTO kv (key, value) VALUES ('pseudonym_key', ?)",
+            (secrets.token_hex(32),),
+        )
+        value = await self._get("pseudonym_key")
+        assert value is not None
+        return bytes.fromhex(value)

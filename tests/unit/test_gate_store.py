@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import RetentionSettings
 from bot.store import Store
 from bot.store.database import now_ms
+from bot.store.governance import RetentionInputs
 
 
 @pytest.fixture
@@ -56,6 +58,8 @@ async def test_leaving_starts_the_retention_clock(store: Store) -> None:
     assert row.left_at == left
     # Still a member elsewhere or left recently: kept; left more than 30 days ago: purged.
     await store.gate.accept("!other", "@jan:x", "v1", "command", None)
-    assert await store.gate.purge_acceptances(now_ms() - 30 * 86400 * 1000) == 1
+    inputs = RetentionInputs(now_ms(), RetentionSettings(acceptances_after_leaving_days=30), 0)
+    async with store.db.transaction() as conn:
+        assert (await store.governance.purge(conn, inputs))["acceptances"] == 1
     assert await store.gate.acceptances("!w", "@jan:x") == []
     assert await store.gate.has_accepted("!other", "@jan:x")

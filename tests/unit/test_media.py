@@ -14,7 +14,10 @@ import pytest
 from bot.domain.faces import UnreadableImageError, count_faces
 from bot.domain.geo import GeoPoint
 from bot.domain.message import has_caption, parse_event
+from bot.domain.periods import DAY_MS
+from bot.settings import RetentionSettings
 from bot.store import Store
+from bot.store.governance import RetentionInputs
 from bot.store.incidents import Incident
 from tests.unit.test_message import ROOM, event
 
@@ -106,11 +109,15 @@ async def test_location_is_stored_rounded_and_erased_with_the_incident(tmp_path:
         assert await repo.latest_by(ROOM, "@jan:x", 1_000_001) is None
         assert await repo.latest_by(ROOM, "@piet:x", 0) is None
 
-        assert await repo.erase_sender("@jan:x") == 1  # !vergeet
-        assert await store.db.fetchone("SELECT latitude FROM incidents") is None
+        assert (await store.governance.erase_user("@jan:x"))["incidents"] == 1  # !vergeet
+        row = await store.db.fetchone("SELECT latitude, longitude, category FROM incidents")
+        assert row is not None and (row[0], row[1], row[2]) == (None, None, "burglary")
         await repo.save(saved)
-        assert await repo.purge_older_than(2_000_000) == 1  # retention
-        assert await store.db.fetchone("SELECT latitude FROM incidents") is None
+        inputs = RetentionInputs(1_000_000 + 181 * DAY_MS, RetentionSettings(), 0)
+        async with store.db.transaction() as conn:  # retention: the number stays, not the place
+            assert (await store.governance.purge(conn, inputs))["incident_excerpts"] == 1
+        row = await store.db.fetchone("SELECT latitude, longitude FROM incidents")
+        assert row is not None and (row[0], row[1]) == (None, None)
     finally:
         await store.close()
 
