@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.store.admission import AdmissionRepository
 from bot.store.audit import AuditRepository
 from bot.store.conduct import ConductRepository
 from bot.store.database import Database
+from bot.store.gate import GateRepository
 from bot.store.inbox import InboxRepository
 from bot.store.incidents import IncidentRepository
 from bot.store.rooms import RoomRepository
@@ -25,6 +27,8 @@ class Store:
     inbox: InboxRepository
     incidents: IncidentRepository
     conduct: ConductRepository
+    admission: AdmissionRepository
+    gate: GateRepository
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -37,6 +41,8 @@ class Store:
             InboxRepository(db),
             IncidentRepository(db),
             ConductRepository(db),
+            AdmissionRepository(db),
+            GateRepository(db),
         )
 
     async def close(self) -> None:
