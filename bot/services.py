@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.domain.classifier import Classifier, classifier_for
 from bot.domain.formatting import Rich
+from bot.matrix.admin import SynapseAdmin
 from bot.matrix.client import MatrixClient
 from bot.settings import Settings
 from bot.store import Store
@@ -21,10 +22,13 @@ class Services:
     store: Store
     coordination_room_id: str | None = None
     classifier: Classifier = field(init=False)
+    admin: SynapseAdmin | None = field(init=False)  # None: no BUURTBOT_ADMIN_TOKEN set
 
     def __post_init__(self) -> None:
         # One vocabulary for every feature: loading a custom directory costs real time.
         self.classifier = classifier_for(self.settings.vocabulary_dir)
+        token = self.settings.admin_token
+        self.admin = SynapseAdmin(self.settings.homeserver, token) if token else None
 
     async def post_to_coordination(
         self, text: Rich, txn: str, *, notice: bool = True

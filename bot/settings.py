@@ -12,6 +12,7 @@ import re
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -87,6 +88,75 @@ class IncidentSettings(BaseModel):
     )
 
 
+# --- Growing the network: invitation codes, sign-up by postcode, monthly alarm test ---------
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class InvitationSettings(BaseModel):
+    """Invitation codes: Synapse registration tokens a moderator hands out with !uitnodiging."""
+
+    public_homeserver: str | None = Field(
+        None,
+        description="The homeserver address residents type into Element; default: homeserver "
+        "(set it when the bot reaches Synapse on an internal address).",
+    )
+    default_uses: int = Field(10, ge=1, le=1000, description="Uses of a code without [aantal].")
+    default_days: int = Field(14, ge=1, le=365, description="Days a code is valid by default.")
+    max_uses: int = Field(500, ge=1, le=10_000)
+    max_days: int = Field(90, ge=1, le=365)
+
+    @field_validator("public_homeserver")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/") if value else value
+
+
+class SignupSettings(BaseModel):
+    """Sign-up by postcode (!aanmelden in a direct chat with the bot)."""
+
+    direct_chat_servers: list[str] = Field(
+        default_factory=list,
+        description="Servers besides the bot's own whose users may open a direct chat with the "
+        "bot to sign up (direct-chat invites are accepted for nothing else).",
+    )
+    no_group_text: str | None = Field(
+        None,
+        max_length=2000,
+        description="Answer when no group covers a postcode (how to start one, the "
+        "municipality's contact); default: the catalogue text signup.no_group.",
+    )
+
+
+class AlarmTestSettings(BaseModel):
+    """The monthly alarm test and its reach report."""
+
+    enabled: bool = False
+    day_of_month: int | None = Field(
+        1, ge=1, le=28, description="Day of the month; ignored when weekday is set."
+    )
+    weekday: Literal[WEEKDAYS] | None = Field(  # type: ignore[valid-type]
+        None, description="Instead of a day: the first such weekday of the month."
+    )
+    time: str = Field("19:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Local time.")
+    timezone: str = "Europe/Amsterdam"
+    window_hours: float = Field(24, gt=0, le=24 * 14, description="Hours until the report.")
+    text: str = Field(
+        "🔔 Maandelijkse test van de buurtpreventie — niet reageren", min_length=1, max_length=500
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a known time zone like Europe/Amsterdam") from None
+        return value
+
+
 class Settings(BaseSettings):
     """Everything an operator can set. Secrets are ``SecretStr`` so they never print."""
 
@@ -129,6 +199,15 @@ class Settings(BaseSettings):
         description="House rules (TOML, per room overridable); default config/house_rules.toml.",
     )
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
+    # Growing the network (see the block above the class).
+    admin_token: SecretStr | None = Field(
+        None,
+        description="Access token of a Synapse server admin, used only for the registration "
+        "tokens behind invitation codes. Without it !uitnodiging explains the set-up.",
+    )
+    invitations: InvitationSettings = Field(default_factory=InvitationSettings)
+    signup: SignupSettings = Field(default_factory=SignupSettings)
+    alarm_test: AlarmTestSettings = Field(default_factory=AlarmTestSettings)
 
     @field_validator("homeserver")
     @classmethod

@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.store.admission import AdmissionRepository
+from bot.store.alarm_tests import AlarmTestRepository
+from bot.store.areas import AreaRepository
 from bot.store.audit import AuditRepository
 from bot.store.conduct import ConductRepository
 from bot.store.database import Database
 from bot.store.gate import GateRepository
 from bot.store.inbox import InboxRepository
 from bot.store.incidents import IncidentRepository
+from bot.store.invitations import InvitationRepository
 from bot.store.rooms import RoomRepository
 from bot.store.state import StateRepository
 
@@ -29,6 +32,9 @@ class Store:
     conduct: ConductRepository
     admission: AdmissionRepository
     gate: GateRepository
+    invitations: InvitationRepository
+    areas: AreaRepository
+    alarm_tests: AlarmTestRepository
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -43,6 +49,9 @@ class Store:
             ConductRepository(db),
             AdmissionRepository(db),
             GateRepository(db),
+            InvitationRepository(db),
+            AreaRepository(db),
+            AlarmTestRepository(db),
         )
 
     async def close(self) -> None:
