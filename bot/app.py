@@ -19,10 +19,12 @@ from typing import Any
 from nio import MegolmEvent, SyncResponse
 
 from bot.dispatch import Dispatcher
+from bot.features.admission import AdmissionFeature
 from bot.features.base import Feature
 from bot.features.bulletins import BulletinsFeature
 from bot.features.conduct import ConductFeature
 from bot.features.core import CoreFeature
+from bot.features.gate import GateFeature
 from bot.features.incidents import IncidentsFeature
 from bot.features.moderation import ModerationFeature
 from bot.features.sanctions import Sanctions
@@ -36,16 +38,23 @@ log = logging.getLogger(__name__)
 
 FeatureFactory = Callable[[Services], Sequence[Feature]]
 PRUNE_INTERVAL_S = 3600
-# What the features react to; reactions, receipts and custom events are not worth a
-# database round trip each (a busy fan-out echoes hundreds of them back).
+# What the features react to; receipts, custom events and most reactions are not worth a
+# database round trip each (a busy fan-out echoes hundreds of them back). Only the reaction
+# keys that decide something (a join request, accepting the house rules) get through, and
+# membership changes of other people (knocks, joins, leaves), whoever sent them.
 HANDLED_EVENT_TYPES = frozenset({"m.room.message", "m.room.redaction"})
+DECISION_KEYS = frozenset({"✅", "✔️", "☑️", "❌"})
+MEMBERSHIPS = frozenset({"knock", "invite", "join", "leave", "ban"})
 
 
 def default_features(services: Services) -> list[Feature]:
     """Every capability of the product, in the order their hooks run."""
     sanctions = Sanctions(services)
     conduct = ConductFeature(services, sanctions)
+    gate = GateFeature(services, conduct)  # first: a newcomer's post is redacted, nothing else
     return [
+        gate,
+        AdmissionFeature(services, gate),
         IncidentsFeature(services),
         conduct,
         ModerationFeature(services, sanctions, conduct),
@@ -147,6 +156,12 @@ class Bot:
             if time.monotonic() - last_prune > PRUNE_INTERVAL_S:
                 last_prune = time.monotonic()
                 await store.inbox.prune_handled()
+                await store.gate.purge_acceptances(self._acceptances_kept_since())
+
+    def _acceptances_kept_since(self) -> int:
+        """Acceptances of members who left before this moment are past retention."""
+        days = self.settings.gate.acceptance_retention_days
+        return int(time.time() * 1000) - days * 86_400_000
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake up at once when asked to stop."""
@@ -231,11 +246,26 @@ class Bot:
                 )
                 continue
             source = getattr(event, "source", None)
-            if not isinstance(source, dict) or source.get("sender") == client.user_id:
-                continue
-            if "state_key" not in source and source.get("type") in HANDLED_EVENT_TYPES:
+            if isinstance(source, dict) and _worth_handling(source, client.user_id):
                 sources.append(source)
         return sources
+
+
+def _worth_handling(source: dict[str, Any], me: str) -> bool:
+    """Cheap checks on the raw event, before anything is stored."""
+    kind = source.get("type")
+    if kind == "m.room.member":
+        state_key = source.get("state_key")
+        return (
+            isinstance(state_key, str)
+            and state_key != me
+            and _field(source, "content", "membership") in MEMBERSHIPS
+        )
+    if source.get("sender") == me or "state_key" in source:
+        return False
+    if kind == "m.reaction":
+        return _field(source, "content", "m.relates_to", "key") in DECISION_KEYS
+    return kind in HANDLED_EVENT_TYPES
 
 
 def _own_join_index(timeline: list[Any], me: str) -> int | None:

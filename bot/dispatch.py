@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from bot.background import cancel_and_wait
 from bot.domain.commands import CommandCall, parse_command
+from bot.domain.membership import parse_member_event
 from bot.domain.message import EventKind, Message, looks_like_text_message, parse_event
 from bot.features.base import CommandSpec, Context, Feature, Permission
 from bot.services import Services
@@ -53,6 +54,8 @@ def may_use(spec: CommandSpec, ctx: Context) -> bool:
     settings = ctx.services.settings
     if spec.permission is Permission.ANYONE:
         return True
+    if spec.permission is Permission.ROOM_MODERATOR:
+        return ctx.role is RoomRole.COORDINATION or ctx.is_moderator(sender)
     if spec.permission is Permission.MODERATOR:
         return ctx.is_moderator(sender) or (
             settings.is_police(sender) and ctx.role is RoomRole.COORDINATION
@@ -129,6 +132,13 @@ class Dispatcher:
                 delay = min(delay * 2, self.services.settings.max_backoff_seconds)
 
     async def _handle(self, item: InboxItem) -> None:
+        change = parse_member_event(item.room_id, item.event)
+        if change is not None:
+            if change.user_id != self.services.client.user_id:
+                room = await self.services.store.rooms.get(item.room_id)
+                for feature in self.features:
+                    await feature.on_member(change, room)
+            return
         message = parse_event(item.room_id, item.event)
         if message is None:
             if looks_like_text_message(item.event):
@@ -162,10 +172,16 @@ class Dispatcher:
             for feature in self.features:
                 await feature.on_redaction(ctx)
             return
+        if message.kind is EventKind.REACTION:
+            for feature in self.features:
+                await feature.on_reaction(ctx)
+            return
         call = self._as_command(message)
         if call is None:
             for feature in self.features:
                 await feature.on_message(ctx)
+                if ctx.consumed:
+                    break
             return
         found = self.commands.lookup(call.name)
         if found is None:

@@ -9,6 +9,7 @@ from bot.domain.classifier import Classifier, classifier_for
 from bot.domain.formatting import Rich
 from bot.matrix.admin import SynapseAdmin
 from bot.matrix.client import MatrixClient
+from bot.matrix.direct import DirectChats
 from bot.settings import Settings
 from bot.store import Store
 
@@ -22,9 +23,11 @@ class Services:
     store: Store
     coordination_room_id: str | None = None
     classifier: Classifier = field(init=False)
+    direct: DirectChats = field(init=False)
     admin: SynapseAdmin | None = field(init=False)  # None: no BUURTBOT_ADMIN_TOKEN set
 
     def __post_init__(self) -> None:
+        self.direct = DirectChats(self.client, self.store)
         # One vocabulary for every feature: loading a custom directory costs real time.
         self.classifier = classifier_for(self.settings.vocabulary_dir)
         token = self.settings.admin_token

@@ -88,6 +88,42 @@ class IncidentSettings(BaseModel):
     )
 
 
+# -- Members: join requests and the house-rules gate -----------------------------------------
+
+
+class AdmissionSettings(BaseModel):
+    """Join requests (knocks now; postcode sign-ups and invitation codes use the same path)."""
+
+    notify: Literal["coordination", "watch_room"] = Field(
+        "coordination",
+        description="Where a request is put to moderators: the coordination room, or a notice "
+        "in the watch room itself that mentions its moderators (decisions follow in its thread).",
+    )
+    timezone: str = Field(
+        "Europe/Amsterdam", description='Time zone of the times in decisions ("om 14:02").'
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a known time zone, e.g. Europe/Amsterdam") from None
+        return value
+
+
+class GateSettings(BaseModel):
+    """The house-rules gate: newcomers read, but post only after accepting the rules."""
+
+    acceptance_retention_days: int = Field(
+        30,
+        ge=0,
+        le=3650,
+        description="How long an acceptance is kept after the member left the room (AVG/GDPR).",
+    )
+
+
 # --- Growing the network: invitation codes, sign-up by postcode, monthly alarm test ---------
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -140,21 +176,15 @@ class AlarmTestSettings(BaseModel):
     weekday: Literal[WEEKDAYS] | None = Field(  # type: ignore[valid-type]
         None, description="Instead of a day: the first such weekday of the month."
     )
-    time: str = Field("19:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Local time.")
-    timezone: str = "Europe/Amsterdam"
+    time: str = Field(
+        "19:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="Local time, in admission.timezone.",
+    )
     window_hours: float = Field(24, gt=0, le=24 * 14, description="Hours until the report.")
     text: str = Field(
         "🔔 Maandelijkse test van de buurtpreventie — niet reageren", min_length=1, max_length=500
     )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not a known time zone like Europe/Amsterdam") from None
-        return value
 
 
 class Settings(BaseSettings):
@@ -199,6 +229,8 @@ class Settings(BaseSettings):
         description="House rules (TOML, per room overridable); default config/house_rules.toml.",
     )
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
+    admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
+    gate: GateSettings = Field(default_factory=GateSettings)
     # Growing the network (see the block above the class).
     admin_token: SecretStr | None = Field(
         None,

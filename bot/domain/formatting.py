@@ -95,6 +95,13 @@ def mention_html(user_id: str, display_name: str | None = None) -> str:
     return f'<a href="https://matrix.to/#/{escape(user_id)}">{label}</a>'
 
 
+def paragraphs(text: str) -> str:
+    """Plain text with blank-line paragraphs and line breaks as HTML."""
+    return "".join(
+        f"<p>{escape(p).replace(chr(10), '<br>')}</p>" for p in text.strip().split("\n\n")
+    )
+
+
 def event_link(room_id: str, event_id: str) -> str:
     return f"https://matrix.to/#/{room_id}/{event_id}"
 

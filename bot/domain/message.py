@@ -14,6 +14,7 @@ from typing import Any
 
 MAX_BODY_CHARS = 64 * 1024
 MAX_HTML_CHARS = 64 * 1024
+MAX_REACTION_KEY_CHARS = 64
 TEXT_MSGTYPES = frozenset({"m.text", "m.notice", "m.emote"})
 
 _REPLY_FALLBACK = re.compile(r"\A(?:>[^\n]*\n)+\n?")
@@ -23,6 +24,7 @@ class EventKind(StrEnum):
     MESSAGE = "message"
     EDIT = "edit"
     REDACTION = "redaction"
+    REACTION = "reaction"  # body is the reaction key, target the event reacted to
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +99,23 @@ def parse_event(room_id: str, event: dict[str, Any]) -> Message | None:
         if not target:
             return None
         return Message(EventKind.REDACTION, event_id, room_id, sender, ts, target=target)
+    if etype == "m.reaction":
+        return _parse_reaction(room_id, event_id, sender, ts, content)
     if etype != "m.room.message":
         return None
     return _parse_message(room_id, event_id, sender, ts, content)
+
+
+def _parse_reaction(
+    room_id: str, event_id: str, sender: str, ts: int, content: dict[str, Any]
+) -> Message | None:
+    relates = content.get("m.relates_to")
+    if not isinstance(relates, dict) or relates.get("rel_type") != "m.annotation":
+        return None
+    target, key = _str(relates.get("event_id")), _str(relates.get("key"))
+    if not target or not key or len(key) > MAX_REACTION_KEY_CHARS:
+        return None
+    return Message(EventKind.REACTION, event_id, room_id, sender, ts, body=key, target=target)
 
 
 def _parse_message(

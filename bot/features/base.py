@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bot.domain.classifier import Classification
 from bot.domain.commands import CommandCall
 from bot.domain.formatting import Rich
+from bot.domain.membership import MemberChange
 from bot.domain.message import Message
 from bot.i18n.catalog import Language, t
 from bot.matrix.client import txn_id
@@ -29,6 +30,9 @@ class Permission(Enum):
     ANYONE = "anyone"
     MODERATOR = "moderator"  # power level >= moderator_power_level in this room
     POLICE = "police"  # configured police user, or moderator of the coordination room
+    # Moderator here; in the coordination room anyone there may try, because the command is
+    # about another room and the handler checks the sender's power in that room.
+    ROOM_MODERATOR = "room_moderator"
 
 
 class Where(Enum):
@@ -77,6 +81,7 @@ class Context:
     message: Message
     room: KnownRoom | None
     language: Language
+    consumed: bool = False  # set by a hook that dealt with the event for good (e.g. redacted)
 
     @property
     def role(self) -> RoomRole | None:
@@ -151,3 +156,9 @@ class Feature:
 
     async def on_redaction(self, ctx: Context) -> None:
         """A redaction; ``ctx.message.target`` is the removed event."""
+
+    async def on_reaction(self, ctx: Context) -> None:
+        """A reaction that can matter (see ``DECISION_KEYS``); ``body`` is the key."""
+
+    async def on_member(self, change: MemberChange, room: KnownRoom | None) -> None:
+        """Someone knocked, joined, left, was invited, kicked or banned."""

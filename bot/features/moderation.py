@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from bot.domain.commands import CommandCall
 from bot.domain.conduct import HouseRules
 from bot.domain.durations import DurationError, format_duration, parse_duration
-from bot.domain.formatting import escape
+from bot.domain.formatting import paragraphs
+from bot.domain.gate import rules_version
 from bot.domain.targets import Ambiguous, Found, Malformed, NotFound, split_target_and_rest
 from bot.features.base import Context, Feature, Permission, Where, command
 from bot.features.conduct import ConductFeature
@@ -144,7 +145,15 @@ class ModerationFeature(Feature):
         rules = self.rules(ctx)
         text = rules.rules_text.get(ctx.language).strip()
         saar = rules.saar.get(ctx.language).strip()
-        await ctx.reply(ctx.t("moderation.rules", rules=_paragraphs(text), saar=_paragraphs(saar)))
+        version = rules_version(rules.rules_text.nl, rules.rules_text.en)
+        await ctx.reply(
+            ctx.t(
+                "moderation.rules",
+                rules=Markup(paragraphs(text)),
+                saar=Markup(paragraphs(saar)),
+                version=version,
+            )
+        )
 
     @moderator_command("waarschuw", "warn", help="help.waarschuw", usage="usage.target_reason")
     @about_someone()
@@ -297,6 +306,8 @@ class ModerationFeature(Feature):
         store = self.services.store
         reports = await store.incidents.erase_sender(target)
         strikes = await store.conduct.erase_user(target)
+        await store.admission.erase_user(target)
+        await store.gate.erase_user(target)
         self.conduct.forget(target)
         msg = ctx.message
         await self.sanctions.audit(
@@ -309,9 +320,3 @@ class ModerationFeature(Feature):
 
 def _when(ts_ms: int) -> str:
     return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).astimezone().strftime("%d-%m %H:%M")
-
-
-def _paragraphs(text: str) -> Markup:
-    return Markup(
-        "".join(f"<p>{escape(p).replace(chr(10), '<br>')}</p>" for p in text.split("\n\n"))
-    )

@@ -20,7 +20,6 @@ from bot.matrix.client import MatrixError, txn_id
 from bot.services import Services
 from bot.store.audit import AuditEntry
 from bot.store.conduct import Mute, Strike
-from bot.store.rooms import RoomRole
 
 log = logging.getLogger(__name__)
 
@@ -149,15 +148,7 @@ class Sanctions:
 
     async def direct_message(self, user_id: str, text: Rich, txn: str) -> None:
         """Say something only this person should read, in the bot's private room with them."""
-        store = self.services.store
-        room_id = await store.conduct.direct_room(user_id)
-        if room_id is None or room_id not in self.services.client.joined_room_ids():
-            room_id = await self.services.client.create_direct_room(user_id)
-            await store.rooms.joined(room_id, RoomRole.DIRECT)
-            await store.conduct.save_direct_room(user_id, room_id)
-            if not await self.services.client.wait_for_member_keys(room_id, user_id):
-                log.warning("sending to %s before their devices are known", room_id)
-        await self.services.client.send_message(room_id, text, txn, notice=False)
+        await self.services.direct.send(user_id, text, txn)
 
     # -- the mute timer --------------------------------------------------------------------
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DirectRoomsResponse,
     ErrorResponse,
     JoinError,
     LocalProtocolError,
@@ -46,6 +49,9 @@ PERMANENT_ERRCODES = frozenset(
     {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_TOKEN", "M_BAD_JSON", "M_NOT_JSON", "M_TOO_LARGE"}
 )
 
+
+# Given the current content and the room's power, the new content (or None: leave it be).
+PowerLevelsChange = Callable[[dict[str, Any], RoomPower], dict[str, Any] | None]
 
 # Enough timeline per room that a gap (and a /messages backfill) is the exception.
 SYNC_FILTER = {"room": {"timeline": {"limit": 100}}}
@@ -106,6 +112,7 @@ class MatrixClient:
         )
         self._create: dict[str, dict[str, Any]] = {}
         self._power_levels: dict[str, dict[str, Any]] = {}
+        self._power_locks: dict[str, asyncio.Lock] = {}
 
     @property
     def user_id(self) -> str:
@@ -229,6 +236,11 @@ class MatrixClient:
             return {}
         return {uid: user.display_name for uid, user in room.users.items()}
 
+    def members_and_invited(self, room_id: str) -> set[str]:
+        """Everyone joined or invited; empty for a room the bot is not in."""
+        room = self.nio.rooms.get(room_id)
+        return set(room.users) | set(room.invited_users) if room is not None else set()
+
     def display_name(self, room_id: str, user_id: str) -> str:
         room = self.nio.rooms.get(room_id)
         if room is not None and (name := room.user_name(user_id)):
@@ -294,15 +306,61 @@ class MatrixClient:
 
     async def set_power_level(self, room_id: str, user_id: str, level: int | None) -> None:
         """Set (or with ``None`` reset) one user's level, reading the current event first."""
-        current = await self.nio.room_get_state_event(room_id, "m.room.power_levels")
-        if isinstance(current, RoomGetStateEventError):
-            raise MatrixError("read power levels", current.status_code, current.message, False)
-        content = with_user_level(current.content, self.room_power(room_id), user_id, level)
-        _check(
-            await self.nio.room_put_state(room_id, "m.room.power_levels", content),
-            "set power level",
+        await self.edit_power_levels(
+            room_id, lambda content, power: with_user_level(content, power, user_id, level)
         )
-        self._power_levels[room_id] = content
+
+    async def edit_power_levels(self, room_id: str, change: PowerLevelsChange) -> bool:
+        """Read the room's power levels, apply ``change`` and write the result back.
+
+        One edit per room at a time (mutes, the gate and commands run in different tasks), so
+        no edit overwrites another's with a stale copy. ``change`` returns ``None`` when nothing
+        needs writing; the result says whether something was written.
+        """
+        async with self._power_locks.setdefault(room_id, asyncio.Lock()):
+            current = await self.nio.room_get_state_event(room_id, "m.room.power_levels")
+            if isinstance(current, RoomGetStateEventError):
+                raise MatrixError("read power levels", current.status_code, current.message, False)
+            power = RoomPower.from_state(self._create.get(room_id), current.content)
+            content = change(current.content, power)
+            if content is None:
+                return False
+            _check(
+                await self.nio.room_put_state(room_id, "m.room.power_levels", content),
+                "set power level",
+            )
+            self._power_levels[room_id] = content
+            return True
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        _check(await self.nio.room_invite(room_id, user_id), "invite")
+
+    # -- direct chats (m.direct) -----------------------------------------------------------
+
+    async def direct_rooms(self) -> dict[str, list[str]]:
+        """The bot's ``m.direct`` account data: person -> their direct chats, newest last."""
+        response = await self.nio.list_direct_rooms()
+        if isinstance(response, DirectRoomsResponse):
+            return {u: list(r) for u, r in response.rooms.items() if isinstance(r, list)}
+        if response.status_code == "M_NOT_FOUND":
+            return {}
+        raise MatrixError("read m.direct", response.status_code, response.message or "", False)
+
+    async def mark_direct(self, user_id: str, room_id: str) -> None:
+        """Add a room to the bot's ``m.direct`` so every client of the bot shows it as a DM."""
+        rooms = await self.direct_rooms()
+        if room_id in rooms.get(user_id, []):
+            return
+        rooms[user_id] = [*rooms.get(user_id, []), room_id]
+        path = f"/_matrix/client/v3/user/{quote(self.user_id)}/account_data/m.direct"
+        response = await self.nio.send(
+            "PUT",
+            path,
+            json.dumps(rooms),
+            headers={"Authorization": f"Bearer {self.nio.access_token}"},
+        )
+        if response.status >= 400:
+            raise MatrixError("write m.direct", str(response.status), await response.text(), False)
 
     # -- sending -------------------------------------------------------------------------
 

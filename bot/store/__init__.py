@@ -11,6 +11,7 @@ from bot.store.areas import AreaRepository
 from bot.store.audit import AuditRepository
 from bot.store.conduct import ConductRepository
 from bot.store.database import Database
+from bot.store.direct import DirectRoomRepository
 from bot.store.gate import GateRepository
 from bot.store.inbox import InboxRepository
 from bot.store.incidents import IncidentRepository
@@ -32,6 +33,7 @@ class Store:
     conduct: ConductRepository
     admission: AdmissionRepository
     gate: GateRepository
+    direct: DirectRoomRepository
     invitations: InvitationRepository
     areas: AreaRepository
     alarm_tests: AlarmTestRepository
@@ -49,6 +51,7 @@ class Store:
             ConductRepository(db),
             AdmissionRepository(db),
             GateRepository(db),
+            DirectRoomRepository(db),
             InvitationRepository(db),
             AreaRepository(db),
             AlarmTestRepository(db),

@@ -1,4 +1,4 @@
-"""Strikes, mutes and the bot's private conversations with people."""
+"""Strikes and mutes."""
 
 from __future__ import annotations
 
@@ -96,21 +96,6 @@ class ConductRepository:
 
     async def mutes(self) -> list[Mute]:
         return [_mute(r) for r in await self._db.fetchall("SELECT * FROM mutes ORDER BY until_ms")]
-
-    # -- direct rooms --------------------------------------------------------------------
-
-    async def direct_room(self, user_id: str) -> str | None:
-        row = await self._db.fetchone(
-            "SELECT room_id FROM direct_rooms WHERE user_id = ?", (user_id,)
-        )
-        return str(row["room_id"]) if row else None
-
-    async def save_direct_room(self, user_id: str, room_id: str) -> None:
-        await self._db.execute(
-            "INSERT INTO direct_rooms (user_id, room_id) VALUES (?, ?) "
-            "ON CONFLICT (user_id) DO UPDATE SET room_id = excluded.room_id",
-            (user_id, room_id),
-        )
 
     async def erase_user(self, user_id: str) -> int:
         """AVG/GDPR: forget a person's strikes (mutes stay until lifted, for safety)."""
