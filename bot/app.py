@@ -26,6 +26,7 @@ from bot.features.conduct import ConductFeature
 from bot.features.core import CoreFeature
 from bot.features.gate import GateFeature
 from bot.features.incidents import IncidentsFeature
+from bot.features.invitations import InvitationsFeature
 from bot.features.moderation import ModerationFeature
 from bot.features.sanctions import Sanctions
 from bot.matrix.client import MatrixClient, MatrixError
@@ -52,9 +53,11 @@ def default_features(services: Services) -> list[Feature]:
     sanctions = Sanctions(services)
     conduct = ConductFeature(services, sanctions)
     gate = GateFeature(services, conduct)  # first: a newcomer's post is redacted, nothing else
+    admission = AdmissionFeature(services, gate)
     return [
         gate,
-        AdmissionFeature(services, gate),
+        admission,
+        InvitationsFeature(services, admission),
         IncidentsFeature(services),
         conduct,
         ModerationFeature(services, sanctions, conduct),

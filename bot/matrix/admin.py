@@ -88,9 +88,12 @@ class SynapseAdmin:
             raise AdminApiError(action, 0, None, type(exc).__name__) from exc
 
     async def create_token(
-        self, uses_allowed: int | None, expiry_ms: int | None, length: int = 8
+        self, uses_allowed: int | None, expiry_ms: int | None, code: str | None = None
     ) -> RegistrationToken:
-        body = {"uses_allowed": uses_allowed, "expiry_time": expiry_ms, "length": length}
+        """A new token; ``code`` chooses its text (Synapse generates one without it)."""
+        body: dict[str, Any] = {"uses_allowed": uses_allowed, "expiry_time": expiry_ms}
+        if code is not None:
+            body["token"] = code
         data = await self._call("create registration token", "POST", TOKENS_PATH + "/new", body)
         return RegistrationToken.from_json(data)
 

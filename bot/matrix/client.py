@@ -241,6 +241,23 @@ class MatrixClient:
         room = self.nio.rooms.get(room_id)
         return set(room.users) | set(room.invited_users) if room is not None else set()
 
+    def joined_members(self, room_id: str) -> set[str]:
+        """Only those who joined (nio's ``users`` includes the invited)."""
+        room = self.nio.rooms.get(room_id)
+        return set(room.users) - set(room.invited_users) if room is not None else set()
+
+    def room_link(self, room_id: str) -> str:
+        """A matrix.to link anyone can open: the alias if there is one, else the ID with a
+        server to ask (room version 12 IDs name none)."""
+        room = self.nio.rooms.get(room_id)
+        alias = room.canonical_alias if room is not None else None
+        server = self.user_id.split(":", 1)[1]
+        return (
+            f"https://matrix.to/#/{alias}"
+            if alias
+            else f"https://matrix.to/#/{room_id}?via={server}"
+        )
+
     def display_name(self, room_id: str, user_id: str) -> str:
         room = self.nio.rooms.get(room_id)
         if room is not None and (name := room.user_name(user_id)):

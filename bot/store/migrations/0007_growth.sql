@@ -25,6 +25,10 @@ CREATE TABLE room_areas (
 );
 CREATE INDEX room_areas_by_range ON room_areas (low, high);
 
+-- A note for the moderators on a join request, from a pre-decision hook ("this code has
+-- expired").
+ALTER TABLE join_requests ADD COLUMN note TEXT;
+
 -- A postcode sign-up keeps the postcode (its 4 digits, in the request's reason) only until the
 -- request is decided, whichever way it is decided.
 CREATE TRIGGER join_requests_forget_postcode
