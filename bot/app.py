@@ -29,6 +29,7 @@ from bot.features.incidents import IncidentsFeature
 from bot.features.invitations import InvitationsFeature
 from bot.features.moderation import ModerationFeature
 from bot.features.sanctions import Sanctions
+from bot.features.signup import SignupFeature
 from bot.matrix.client import MatrixClient, MatrixError
 from bot.membership import Membership
 from bot.services import Services
@@ -58,6 +59,7 @@ def default_features(services: Services) -> list[Feature]:
         gate,
         admission,
         InvitationsFeature(services, admission),
+        SignupFeature(services, admission),
         IncidentsFeature(services),
         conduct,
         ModerationFeature(services, sanctions, conduct),

@@ -39,6 +39,7 @@ class Where(Enum):
     ANY = "any"
     WATCH = "watch"
     COORDINATION = "coordination"
+    DIRECT = "direct"  # the bot's private chat with one person
 
     def allows(self, role: RoomRole | None) -> bool:
         return self is Where.ANY or (role is not None and role.value == self.value)

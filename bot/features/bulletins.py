@@ -99,6 +99,28 @@ def match_rooms(reference: str, names: Mapping[str, str]) -> list[str]:
     return [room for room, name in names.items() if name.strip().casefold() == wanted]
 
 
+async def find_watch_room(ctx: Context, reference: str) -> str | None:
+    """A watch room by ID, alias or exact name; replies with the problem if none or many."""
+    client = ctx.services.client
+    watch = [room.room_id for room in await ctx.services.store.rooms.list(RoomRole.WATCH)]
+    if reference.startswith(("!", "#")) and " " not in reference:
+        try:
+            room_id = await client.resolve_room(reference)
+        except MatrixError:
+            room_id = None
+        found = [room_id] if room_id in watch else []
+    else:
+        found = match_rooms(reference, {room: client.room_name(room) for room in watch})
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        await ctx.reply(ctx.t("bulletin.room_unknown", room=reference))
+    else:
+        names = ", ".join(escape(f"{client.room_name(r)} ({r})") for r in found)
+        await ctx.reply(ctx.t("bulletin.room_ambiguous", room=reference, names=Markup(names)))
+    return None
+
+
 def strip_command_html(
     html: str, name: str, labels: Sequence[str], prefix: str = "!"
 ) -> str | None:
@@ -266,7 +288,7 @@ class BulletinsFeature(Feature):
             await ctx.reply(ctx.t("bulletin.label_usage"))
             return
         reference, added, removed = change
-        room_id = await self._find_room(ctx, reference)
+        room_id = await find_watch_room(ctx, reference)
         if room_id is None:
             return
         await self.repo.add_labels(room_id, added)
@@ -466,24 +488,3 @@ class BulletinsFeature(Feature):
 
     def _label_list(self, ctx: Context, labels: Iterable[str]) -> str:
         return " ".join(f"#{label}" for label in labels) or ctx.t("bulletin.no_labels").plain
-
-    async def _find_room(self, ctx: Context, reference: str) -> str | None:
-        """A watch room by ID, alias or exact name; replies with the problem if none or many."""
-        client = self.services.client
-        watch = [room.room_id for room in await self.services.store.rooms.list(RoomRole.WATCH)]
-        if reference.startswith(("!", "#")) and " " not in reference:
-            try:
-                room_id = await client.resolve_room(reference)
-            except MatrixError:
-                room_id = None
-            found = [room_id] if room_id in watch else []
-        else:
-            found = match_rooms(reference, {room: client.room_name(room) for room in watch})
-        if len(found) == 1:
-            return found[0]
-        if not found:
-            await ctx.reply(ctx.t("bulletin.room_unknown", room=reference))
-        else:
-            names = ", ".join(escape(f"{client.room_name(r)} ({r})") for r in found)
-            await ctx.reply(ctx.t("bulletin.room_ambiguous", room=reference, names=Markup(names)))
-        return None

@@ -11,6 +11,7 @@ used up, revoked or expired leaves the request to the moderators with a note say
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -32,6 +33,9 @@ from bot.store.invitations import InvitationCode
 log = logging.getLogger(__name__)
 
 DAY_MS = 86_400_000
+watch_moderator_command = functools.partial(
+    command, permission=Permission.MODERATOR, where=Where.WATCH
+)
 
 
 class InvitationsFeature(Feature):
@@ -57,13 +61,11 @@ class InvitationsFeature(Feature):
 
     # -- commands ------------------------------------------------------------------------
 
-    @command(
+    @watch_moderator_command(
         "uitnodiging",
         "invite",
         help="help.uitnodiging",
         usage="usage.uitnodiging",
-        permission=Permission.MODERATOR,
-        where=Where.WATCH,
     )
     async def invite(self, ctx: Context, call: CommandCall) -> None:
         limits = self.services.settings.invitations
@@ -116,12 +118,10 @@ class InvitationsFeature(Feature):
             uses=code.uses_allowed,
         )
 
-    @command(
+    @watch_moderator_command(
         "uitnodigingen",
         "invites",
         help="help.uitnodigingen",
-        permission=Permission.MODERATOR,
-        where=Where.WATCH,
     )
     async def list_codes(self, ctx: Context, call: CommandCall) -> None:
         codes = await self.services.store.invitations.active(ctx.message.room_id)
@@ -153,13 +153,11 @@ class InvitationsFeature(Feature):
             return {}
         return {token.token: token.completed for token in tokens}
 
-    @command(
+    @watch_moderator_command(
         "intrekken",
         "revoke",
         help="help.intrekken",
         usage="usage.intrekken",
-        permission=Permission.MODERATOR,
-        where=Where.WATCH,
     )
     async def revoke(self, ctx: Context, call: CommandCall) -> None:
         code_text = normal_code(call.args)
