@@ -30,6 +30,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.domain.alarm_test import WEEKDAYS
+
 DEFAULT_CONFIG_FILE = Path("config/buurtbot.toml")
 
 # The grammar of the spec's user IDs, including historical characters; servers may carry a port.
@@ -126,8 +128,6 @@ class GateSettings(BaseModel):
 
 # --- Growing the network: invitation codes, sign-up by postcode, monthly alarm test ---------
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
 
 class InvitationSettings(BaseModel):
     """Invitation codes: Synapse registration tokens a moderator hands out with !uitnodiging."""
@@ -170,8 +170,12 @@ class AlarmTestSettings(BaseModel):
     """The monthly alarm test and its reach report."""
 
     enabled: bool = False
-    day_of_month: int | None = Field(
-        1, ge=1, le=28, description="Day of the month; ignored when weekday is set."
+    day_of_month: int = Field(
+        1,
+        ge=1,
+        le=31,
+        description="Day of the month (29-31 mean the last day in shorter months); "
+        "ignored when weekday is set.",
     )
     weekday: Literal[WEEKDAYS] | None = Field(  # type: ignore[valid-type]
         None, description="Instead of a day: the first such weekday of the month."

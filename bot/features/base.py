@@ -20,6 +20,7 @@ from bot.domain.membership import MemberChange
 from bot.domain.message import Message
 from bot.i18n.catalog import Language, t
 from bot.matrix.client import txn_id
+from bot.matrix.receipts import ReadReceipt
 from bot.store.rooms import KnownRoom, RoomRole
 
 if TYPE_CHECKING:
@@ -163,3 +164,7 @@ class Feature:
 
     async def on_member(self, change: MemberChange, room: KnownRoom | None) -> None:
         """Someone knocked, joined, left, was invited, kicked or banned."""
+
+    async def on_receipts(self, receipts: list[ReadReceipt]) -> None:
+        """Public read receipts of one sync batch, in the sync loop itself: filter in memory
+        and keep it cheap (a busy server sends many)."""

@@ -269,6 +269,11 @@ class MatrixClient:
         response = _check(await self.nio.room_get_event(room_id, event_id), "get event")
         return str(response.event.sender)
 
+    async def event_ts(self, room_id: str, event_id: str) -> int:
+        """When an event was sent (its ``origin_server_ts``), readable even if encrypted."""
+        response = _check(await self.nio.room_get_event(room_id, event_id), "get event")
+        return int(response.event.server_timestamp)
+
     async def resolve_room(self, reference: str) -> str:
         if reference.startswith("!"):
             return reference
