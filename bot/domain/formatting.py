@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from datetime import datetime
 from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 _BLOCK_TAGS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr", "table"}
 
@@ -100,6 +102,15 @@ def paragraphs(text: str) -> str:
     return "".join(
         f"<p>{escape(p).replace(chr(10), '<br>')}</p>" for p in text.strip().split("\n\n")
     )
+
+
+def local_clock(ts_ms: int, zone: str, now_ms: int) -> str:
+    """ "14:02" for today, "30-11 14:02" for another day, in the given time zone."""
+    tz = ZoneInfo(zone)
+    when = datetime.fromtimestamp(ts_ms / 1000, tz=tz)
+    if when.date() == datetime.fromtimestamp(now_ms / 1000, tz=tz).date():
+        return when.strftime("%H:%M")
+    return when.strftime("%d-%m %H:%M")
 
 
 def event_link(room_id: str, event_id: str) -> str:

@@ -18,11 +18,9 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot.domain.commands import CommandCall
-from bot.domain.formatting import Rich, mention_html
+from bot.domain.formatting import Rich, local_clock, mention_html
 from bot.domain.membership import MemberChange
 from bot.domain.targets import Found, split_target_and_rest
 from bot.features.base import Context, Feature, Permission, command
@@ -32,6 +30,7 @@ from bot.matrix.client import MatrixError, txn_id
 from bot.services import Services
 from bot.store.admission import JoinRequest, Source, Status
 from bot.store.audit import AuditEntry
+from bot.store.database import now_ms
 from bot.store.rooms import KnownRoom, RoomRole
 
 log = logging.getLogger(__name__)
@@ -214,12 +213,7 @@ class AdmissionFeature(Feature):
         }
 
     def local_time(self, ts_ms: int) -> str:
-        """ "14:02" today, "30-11 14:02" on another day, in the configured time zone."""
-        zone = ZoneInfo(self.services.settings.admission.timezone)
-        when = datetime.fromtimestamp(ts_ms / 1000, tz=zone)
-        if when.date() == datetime.now(tz=zone).date():
-            return when.strftime("%H:%M")
-        return when.strftime("%d-%m %H:%M")
+        return local_clock(ts_ms, self.services.settings.admission.timezone, now_ms())
 
     async def _record(self, request: JoinRequest, actor: str, action: str) -> None:
         await self.services.store.audit.record(

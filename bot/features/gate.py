@@ -88,6 +88,12 @@ class GateFeature(Feature):
             await self.services.store.gate.set_restricted(room_id, user_id)
 
     async def _release(self, room_id: str, user_id: str) -> None:
+        """Back to the room default, unless a mute holds them there: then the mute's end
+        restores the default (not the gate's restriction it found when it began)."""
+        conduct = self.services.store.conduct
+        if await conduct.mute(room_id, user_id) is not None:
+            await conduct.forget_previous_level(room_id, user_id)
+            return
         try:
             await self.services.client.edit_power_levels(
                 room_id, lambda content, power: release(content, power, user_id)

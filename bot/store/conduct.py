@@ -89,6 +89,13 @@ class ConductRepository:
         )
         return _mute(row) if row else None
 
+    async def forget_previous_level(self, room_id: str, user_id: str) -> None:
+        """Unmuting should restore the room default (e.g. the gate's restriction is over)."""
+        await self._db.execute(
+            "UPDATE mutes SET previous_level = NULL WHERE room_id = ? AND user_id = ?",
+            (room_id, user_id),
+        )
+
     async def delete_mute(self, room_id: str, user_id: str) -> None:
         await self._db.execute(
             "DELETE FROM mutes WHERE room_id = ? AND user_id = ?", (room_id, user_id)

@@ -13,10 +13,7 @@ from tests.integration.conftest import (
     neighbourhood,
     replies_to,
 )
-
-
-def body(event: dict[str, Any]) -> str:
-    return str(event.get("content", {}).get("body", ""))
+from tests.integration.test_moderation import body
 
 
 async def knock_room(make_user, start_bot, **settings: Any):
@@ -160,3 +157,35 @@ async def test_reaction_accepts_withdrawal_is_marked_and_watch_room_decides_by_n
     answer = await ask(beheerder, watch, f"!toelaten {lies.user_id}")
     assert "uitgenodigd" in answer
     await lies.wait_until(lambda: watch in lies.client.invited_rooms, what="Lies's invite")
+
+
+async def test_requests_can_go_to_the_watch_room_moderators_instead(make_user, start_bot) -> None:
+    bot, beheerder, bewoner, coordination, watch = await knock_room(
+        make_user, start_bot, admission={"notify": "watch_room"}
+    )
+    rik = await make_user("rik", display_name="Rik Rood")
+    await knock(rik, watch, "Woon om de hoek")
+    request = await open_request(bot, watch, rik.user_id)
+    notice = await notice_for(beheerder, watch, bot.user_id, request)
+    assert notice["content"]["m.mentions"] == {"user_ids": [beheerder.user_id]}
+    assert not beheerder.received(coordination, lambda e: "Toegangsverzoek" in body(e))
+
+    # A resident's ❌ decides nothing; the moderator's does, and the knock is rejected.
+    reaction = {"rel_type": "m.annotation", "event_id": notice["event_id"], "key": "❌"}
+    await bewoner.send_event(watch, "m.reaction", {"m.relates_to": reaction})
+    refusal = await beheerder.wait_for(
+        watch,
+        lambda e: replies_to(notice["event_id"])(e) and "Alleen een beheerder" in body(e),
+        what="the resident's reaction refused",
+    )
+    assert bewoner.user_id in refusal["content"]["m.mentions"]["user_ids"]
+    await beheerder.send_event(watch, "m.reaction", {"m.relates_to": reaction})
+
+    async def declined() -> JoinRequest | None:
+        found = await bot.bot.services.store.admission.get(request.id)
+        return found if found and found.status is Status.DECLINED else None
+
+    decided = await eventually(declined, "the request declined by reaction")
+    assert decided.decided_by == beheerder.user_id
+    member = await beheerder.session.state(watch, "m.room.member", rik.user_id)
+    assert member["membership"] == "leave" and member.get("reason")

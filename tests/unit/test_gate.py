@@ -58,6 +58,9 @@ def test_two_thousand_members_who_accepted_cost_nothing_in_power_levels() -> Non
     assert all(not power.can_send_messages(member(n)) for n in range(1990, 2000))
     assert all(power.can_send_messages(member(n)) for n in range(1990))
     assert BOT not in content["users"], "a v12 creator must never be listed"
+    # The naive design, listing every accepted member, would not even be accepted by Synapse.
+    naive = {**content, "users": {**content["users"], **{member(n): 1 for n in range(2000)}}}
+    assert content_size(naive) > SYNAPSE_EVENT_LIMIT
 
 
 def test_a_burst_of_two_thousand_newcomers_never_passes_the_limit() -> None:
