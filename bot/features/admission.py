@@ -48,6 +48,7 @@ class Verdict:
 
     admit: bool  # let the person in now, with the bot as the one who decided
     note: str | None = None  # shown to moderators with the request (and kept as its reason)
+    undo: Callable[[], Awaitable[None]] | None = None  # if admitting then fails on Matrix
 
 
 # A pre-decision hook: looks at a new request (e.g. for an invitation code in the knock's
@@ -133,6 +134,9 @@ class AdmissionFeature(Feature):
                 me = self.services.client.user_id
                 if await self.decide(request, me, True, verdict.note, _log_answer(request)):
                     return
+                if verdict.undo is not None:
+                    await verdict.undo()
+                break  # the invite failed: the moderators decide, as without the hook
             if verdict.note:
                 await self.services.store.admission.set_note(request.id, verdict.note)
                 request = await self.services.store.admission.get(request.id) or request

@@ -200,7 +200,8 @@ class InvitationsFeature(Feature):
         for candidate in candidates:
             if await store.use(candidate, request.room_id):
                 log.info("join request %d admitted with an invitation code", request.id)
-                return Verdict(True, t("invite.admitted_note", self._lang, code=candidate).plain)
+                note = t("invite.admitted_note", self._lang, code=candidate).plain
+                return Verdict(True, note, undo=functools.partial(store.give_back, candidate))
         known = await store.get(candidates[0])
         if known is None or known.room_id != request.room_id:
             problem = "unknown"
