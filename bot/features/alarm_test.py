@@ -56,6 +56,7 @@ class AlarmTestFeature(Feature):
         self._watched: dict[str, tuple[int, str, int]] | None = None  # room -> test, post, ms
         self._later: asyncio.Queue[ReadReceipt] = asyncio.Queue()
         self._event_ts: dict[str, int] = {}
+        self._counted: set[tuple[int, str, str]] = set()  # (test, room, user) already a reader
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -229,11 +230,17 @@ class AlarmTestFeature(Feature):
             if found is None or receipt.user_id == self.services.client.user_id:
                 continue
             test_id, event_id, posted_at = found
+            if (test_id, receipt.room_id, receipt.user_id) in self._counted:
+                continue
             if receipt.event_id == event_id:
                 hits.append((test_id, receipt.room_id, receipt.user_id, receipt.ts))
             elif receipt.ts >= posted_at:
                 self._later.put_nowait(receipt)  # a later event? checked off the sync loop
-        await self.services.store.alarm_tests.record_reads(hits)
+        await self._record(hits)
+
+    async def _record(self, reads: list[tuple[int, str, str, int]]) -> None:
+        await self.services.store.alarm_tests.record_reads(reads)
+        self._counted.update(read[:3] for read in reads)
 
     async def _check_later_receipts(self) -> None:
         """A receipt on another event counts when that event came at or after the test post."""
@@ -246,9 +253,7 @@ class AlarmTestFeature(Feature):
             try:
                 post_ts = await self._ts(receipt.room_id, event_id)
                 if await self._ts(receipt.room_id, receipt.event_id) >= post_ts:
-                    await self.services.store.alarm_tests.record_reads(
-                        [(test_id, receipt.room_id, receipt.user_id, receipt.ts)]
-                    )
+                    await self._record([(test_id, receipt.room_id, receipt.user_id, receipt.ts)])
             except MatrixError as exc:
                 log.info("read receipt on %s not checked: %s", receipt.event_id, exc)
             except Exception:
