@@ -8,8 +8,10 @@ instead of the number, or with a ✅ / ❌ reaction on the post. Accepting invit
 (restricted by the house-rules gate first, if that room has one), declining rejects the knock
 with the reason, which the requester sees. The store decides who was first; everyone after
 hears who decided and when. A knock taken back, or a decision made by hand in a client, closes
-the request too. Postcode sign-ups and invitation codes will file requests of their own source
-into the same table and reach the same ``decide``.
+the request too. Postcode sign-ups and invitation codes reach the same table and the same
+``decide``: other features file requests of their own source with ``submit`` (postcode
+sign-ups), and look at every new request first through a pre-decision hook, ``add_judge`` (an
+invitation code in a knock lets the person in, a bad one leaves a note for the moderators).
 """
 
 from __future__ import annotations
