@@ -19,6 +19,7 @@ from typing import Any
 from nio import MegolmEvent, SyncResponse
 
 from bot.dispatch import Dispatcher
+from bot.domain.membership import ACCEPT_KEYS, DECLINE_KEYS
 from bot.features.admission import AdmissionFeature
 from bot.features.alarm_test import AlarmTestFeature
 from bot.features.base import Feature
@@ -47,7 +48,7 @@ PRUNE_INTERVAL_S = 3600
 # keys that decide something (a join request, accepting the house rules) get through, and
 # membership changes of other people (knocks, joins, leaves), whoever sent them.
 HANDLED_EVENT_TYPES = frozenset({"m.room.message", "m.room.redaction"})
-DECISION_KEYS = frozenset({"✅", "✔️", "☑️", "❌"})
+DECISION_KEYS = ACCEPT_KEYS | DECLINE_KEYS
 MEMBERSHIPS = frozenset({"knock", "invite", "join", "leave", "ban"})
 
 

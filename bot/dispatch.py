@@ -55,7 +55,9 @@ def may_use(spec: CommandSpec, ctx: Context) -> bool:
     if spec.permission is Permission.ANYONE:
         return True
     if spec.permission is Permission.ROOM_MODERATOR:
-        return ctx.role is RoomRole.COORDINATION or ctx.is_moderator(sender)
+        if ctx.role is RoomRole.COORDINATION:
+            return True
+        return ctx.role is RoomRole.WATCH and ctx.is_moderator(sender)
     if spec.permission is Permission.MODERATOR:
         return ctx.is_moderator(sender) or (
             settings.is_police(sender) and ctx.role is RoomRole.COORDINATION

@@ -17,6 +17,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from bot.domain.conduct import HouseRules
 from bot.domain.power import RoomPower, with_user_level
 
 SYNAPSE_EVENT_LIMIT = 65_536
@@ -28,6 +29,11 @@ def rules_version(*texts: str) -> str:
     """A short, stable fingerprint of a room's rules (all languages, whitespace-insensitive)."""
     normal = "\x1f".join(" ".join(text.split()) for text in texts)
     return hashlib.sha256(normal.encode("utf-8")).hexdigest()[:12]
+
+
+def house_rules_version(rules: HouseRules) -> str:
+    """The version of a room's rules text that members accept and ``!regels`` shows."""
+    return rules_version(rules.rules_text.nl, rules.rules_text.en)
 
 
 def is_exempt(level: float, moderator_level: int, *, is_police: bool, is_bot: bool) -> bool:

@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+# Reactions that decide something: accept a join request or the house rules, or decline.
+ACCEPT_KEYS = frozenset({"✅", "✔️", "☑️"})
+DECLINE_KEYS = frozenset({"❌"})
 MAX_REASON_CHARS = 500
 MAX_NAME_CHARS = 100
 
@@ -35,7 +38,7 @@ class MemberChange:
 
     @property
     def is_departure(self) -> bool:
-        return self.membership in ("leave", "ban") and self.previous in ("join", "invite", "knock")
+        return self.membership in ("leave", "ban")
 
 
 def _str(value: Any) -> str | None:

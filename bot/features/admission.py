@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from bot.domain.commands import CommandCall
 from bot.domain.formatting import Rich, local_clock, mention_html
-from bot.domain.membership import MemberChange
+from bot.domain.membership import ACCEPT_KEYS, DECLINE_KEYS, MemberChange
 from bot.domain.targets import Found, split_target_and_rest
 from bot.features.base import Context, Feature, Permission, command
 from bot.features.gate import GateFeature
@@ -37,8 +37,6 @@ from bot.store.rooms import KnownRoom, RoomRole
 
 log = logging.getLogger(__name__)
 
-ACCEPT_KEYS = frozenset({"✅", "✔️", "☑️"})
-DECLINE_KEYS = frozenset({"❌"})
 _NUMBER = re.compile(r"^#?(\d{1,9})$")
 
 Answer = Callable[[Rich], Awaitable[object]]
@@ -121,10 +119,10 @@ class AdmissionFeature(Feature):
             change.reason,
             change.ts,
         )
-        if not new:
-            return
-        log.info("join request %d for %s from %s", request.id, change.room_id, change.user_id)
-        await self.submit(request)
+        if new:
+            log.info("join request %d for %s from %s", request.id, change.room_id, change.user_id)
+        if new or (request.is_open and request.notice_event_id is None):  # also after a crash
+            await self.submit(request)
 
     async def submit(self, request: JoinRequest) -> None:
         """A new request of any source: the hooks first, then the moderators if still open."""
@@ -170,10 +168,8 @@ class AdmissionFeature(Feature):
             return str(coordination), []
         power = client.room_power(request.room_id)
         needed = self.services.settings.moderator_power_level
-        moderators = [
-            u for u in client.members(request.room_id) if u != client.user_id
-            and power.level(u) >= needed
-        ]  # fmt: skip
+        members = client.members(request.room_id)
+        moderators = [u for u in members if u != client.user_id and power.level(u) >= needed]
         return request.room_id, moderators
 
     def _notice(self, request: JoinRequest, status: Rich | None = None) -> Rich:
@@ -244,10 +240,12 @@ class AdmissionFeature(Feature):
             return False
         store = self.services.store.admission
         status = Status.ACCEPTED if accept else Status.DECLINED
-        if not request.is_open or not await store.decide(request.id, status, actor, reason):
-            current = await store.get(request.id)
-            await self._answer_already(current or request, answer)
-            return False
+        claimed = request.is_open and await store.decide(request.id, status, actor, reason)
+        if not claimed:
+            current = await store.get(request.id) or request
+            if not await self._interrupted(current, actor, status):
+                await self._answer_already(current, answer)
+                return False
         client = self.services.client
         try:
             if accept:
@@ -286,6 +284,17 @@ class AdmissionFeature(Feature):
             )
         )
         return True
+
+    async def _interrupted(self, request: JoinRequest, actor: str, status: Status) -> bool:
+        """Decided by this very actor but never audited: a crash came between the claim and
+        the invite or kick, and handling the command again has to finish the job."""
+        if request.decided_by != actor or request.status is not status:
+            return False
+        entries = await self.services.store.audit.recent(request.room_id, request.user_id, 50)
+        return not any(
+            e.details.get("request") == request.id and e.action in ("admit", "decline")
+            for e in entries
+        )
 
     async def _answer_already(self, request: JoinRequest, answer: Answer) -> None:
         key = "admission.already.open" if request.is_open else None

@@ -18,8 +18,8 @@ import logging
 
 from bot.domain.commands import CommandCall
 from bot.domain.formatting import paragraphs
-from bot.domain.gate import is_exempt, release, restrict, rules_version
-from bot.domain.membership import MemberChange
+from bot.domain.gate import house_rules_version, is_exempt, release, restrict
+from bot.domain.membership import ACCEPT_KEYS, MemberChange
 from bot.features.base import Context, Feature, Permission, command
 from bot.features.conduct import ConductFeature
 from bot.i18n.catalog import Language, Markup, t
@@ -32,7 +32,6 @@ from bot.store.rooms import KnownRoom, RoomRole
 
 log = logging.getLogger(__name__)
 
-ACCEPT_KEYS = frozenset({"✅", "✔️", "☑️"})
 ON_WORDS = frozenset({"aan", "on", "aanzetten", "1"})
 OFF_WORDS = frozenset({"uit", "off", "uitzetten", "0"})
 DAY_MS = 86_400_000
@@ -50,8 +49,7 @@ class GateFeature(Feature):
         return self.services.settings.language
 
     def version(self, room_id: str) -> str:
-        text = self.conduct.rules_for(room_id).rules_text
-        return rules_version(text.nl, text.en)
+        return house_rules_version(self.conduct.rules_for(room_id))
 
     def exempt(self, room_id: str, user_id: str) -> bool:
         client, settings = self.services.client, self.services.settings
@@ -158,9 +156,10 @@ class GateFeature(Feature):
 
     async def on_message(self, ctx: Context) -> None:
         msg = ctx.message
-        if ctx.role is not RoomRole.WATCH:
-            return
-        pending = await self.services.store.gate.pending(msg.room_id, msg.sender)
+        gate = self.services.store.gate
+        if ctx.role is not RoomRole.WATCH or not await gate.enabled(msg.room_id):
+            return  # the switch is memoised: rooms without a gate cost no query per message
+        pending = await gate.pending(msg.room_id, msg.sender)
         if pending is None:
             return
         ctx.consumed = True  # not a report, not a conduct case: it should not be there at all
@@ -263,9 +262,19 @@ class GateFeature(Feature):
             AuditEntry(sender, "gate_on" if enabled else "gate_off", room_id)
         )
         state = "on" if enabled else "off"
-        await ctx.reply(
-            ctx.t(f"gate.switched.{state}", room=self.services.client.room_name(room_id)), "gate"
-        )
+        name = self.services.client.room_name(room_id)
+        text = ctx.t(f"gate.switched.{state}", room=name)
+        needed = self._power_levels_level(room_id)
+        if enabled and needed is not None:
+            text = text + ctx.t("gate.bot_too_weak", room=name, level=needed)
+        await ctx.reply(text, "gate")
+
+    def _power_levels_level(self, room_id: str) -> int | None:
+        """The level the bot lacks to restrict newcomers here, or ``None`` when it has it."""
+        client = self.services.client
+        power = client.room_power(room_id)
+        needed = power.events.get("m.room.power_levels", power.state_default)
+        return None if power.level(client.user_id) >= needed else needed
 
     async def _room(self, ctx: Context, reference: str | None) -> str | None:
         if reference is None:

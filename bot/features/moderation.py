@@ -16,7 +16,7 @@ from bot.domain.commands import CommandCall
 from bot.domain.conduct import HouseRules
 from bot.domain.durations import DurationError, format_duration, parse_duration
 from bot.domain.formatting import paragraphs
-from bot.domain.gate import rules_version
+from bot.domain.gate import house_rules_version
 from bot.domain.targets import Ambiguous, Found, Malformed, NotFound, split_target_and_rest
 from bot.features.base import Context, Feature, Permission, Where, command
 from bot.features.conduct import ConductFeature
@@ -145,13 +145,12 @@ class ModerationFeature(Feature):
         rules = self.rules(ctx)
         text = rules.rules_text.get(ctx.language).strip()
         saar = rules.saar.get(ctx.language).strip()
-        version = rules_version(rules.rules_text.nl, rules.rules_text.en)
         await ctx.reply(
             ctx.t(
                 "moderation.rules",
                 rules=Markup(paragraphs(text)),
                 saar=Markup(paragraphs(saar)),
-                version=version,
+                version=house_rules_version(rules),
             )
         )
 

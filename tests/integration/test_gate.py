@@ -33,6 +33,24 @@ async def redacted(reader: Person, room_id: str, event_id: str) -> bool:
     return "redacted_because" in event.get("unsigned", {}) and not event.get("content")
 
 
+async def knock_and_admit(
+    bot, beheerder: Person, coordination: str, person: Person, room_id: str, join: bool = True
+) -> None:
+    """The person knocks, the moderator admits them by number, and (unless told) they join."""
+    await person.client.room_knock(room_id, "Ik woon hier om de hoek")
+
+    async def request_number() -> int | None:
+        requests = await bot.bot.services.store.admission.open_requests(room_id)
+        return requests[0].id if requests else None
+
+    number = await eventually(request_number, "the join request")
+    asked = await beheerder.send(coordination, f"!toelaten {number}")
+    await beheerder.wait_for(coordination, replies_to(asked), what="accepted")
+    await person.wait_until(lambda: room_id in person.client.invited_rooms, what="the invite")
+    if join:
+        await person.join(room_id)
+
+
 async def test_newcomer_posts_only_after_accepting_and_early_posts_vanish(
     make_user, start_bot
 ) -> None:
@@ -94,19 +112,9 @@ async def test_admitted_knocker_is_restricted_before_joining_and_accepts_with_a_
     assert "staat nu aan" in body(answer)
     assert await bot.bot.services.store.gate.enabled(watch)
     otto = await make_user("otto", display_name="Otto Klopper")
-    await otto.client.room_knock(watch, "Net verhuisd naar de Dorpsstraat")
-
-    async def request_number() -> int | None:
-        requests = await bot.bot.services.store.admission.open_requests(watch)
-        return requests[0].id if requests else None
-
-    number = await eventually(request_number, "the join request")
-    asked = await beheerder.send(coordination, f"!toelaten {number}")
-    await beheerder.wait_for(coordination, replies_to(asked), what="accepted")
+    await knock_and_admit(bot, beheerder, coordination, otto, watch, join=False)
     levels = await beheerder.session.state(watch, "m.room.power_levels")
     assert levels["users"].get(otto.user_id, 0) < levels.get("events_default", 0)
-
-    await otto.wait_until(lambda: watch in otto.client.invited_rooms, what="the invite")
     await otto.join(watch)
     assert not await can_post(otto, watch), "restricted from the invite on: no race at all"
     dm, greeting = await greeting_in_dm(otto, bot.user_id)
@@ -126,3 +134,41 @@ async def test_admitted_knocker_is_restricted_before_joining_and_accepts_with_a_
     assert acceptance.via == "reaction"
     levels = await beheerder.session.state(watch, "m.room.power_levels")
     assert otto.user_id not in levels["users"], "accepted members are not listed"
+
+
+async def test_gate_works_in_an_older_room_version_too(make_user, start_bot) -> None:
+    """Room version 10 (knock, but no unlimited creators): the same restriction and release."""
+    bot, beheerder, _bewoner, coordination, _watch = await neighbourhood(make_user, start_bot)
+    created = await beheerder.session.request(
+        "POST",
+        "/_matrix/client/v3/createRoom",
+        {
+            "name": "Buurtpreventie Oud",
+            "preset": "private_chat",
+            "room_version": "10",
+            "invite": [bot.user_id],
+            "power_level_content_override": {"users": {beheerder.user_id: 100, bot.user_id: 90}},
+            "initial_state": [
+                {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "knock"}}
+            ],
+        },
+    )
+    room = str(created["room_id"])
+    await beheerder.wait_until(lambda: room in beheerder.client.rooms, what="the v10 room")
+    await beheerder.wait_until(
+        lambda: bot.user_id in beheerder.client.rooms[room].users, what="bot joins the v10 room"
+    )
+    switched = await beheerder.send(room, "!poort aan")
+    answer = await beheerder.wait_for(room, replies_to(switched), what="gate on")
+    assert "niveau 100 nodig" in body(answer), "a bot that cannot restrict says what it needs"
+    levels = await beheerder.session.state(room, "m.room.power_levels")
+    levels["users"][bot.user_id] = 100
+    await beheerder.session.put_state(room, "m.room.power_levels", levels)
+    sara = await make_user("sara", display_name="Sara Oud")
+    await knock_and_admit(bot, beheerder, coordination, sara, room)
+    assert not await can_post(sara, room)
+    dm, _greeting = await greeting_in_dm(sara, bot.user_id)
+    await sara.send(dm, "!agree")
+    await eventually(lambda: can_post(sara, room), "Sara can post after !agree", 30, 0.3)
+    levels = await beheerder.session.state(room, "m.room.power_levels")
+    assert levels["users"] == {beheerder.user_id: 100, bot.user_id: 100}
