@@ -98,6 +98,10 @@ class InvitationsFeature(Feature):
             await self.services.direct.send(sender, text, ctx.txn("invitation"))
         except MatrixError as exc:
             log.warning("invitation text not delivered to %s: %s", sender, exc)
+            try:
+                await self._withdraw(code, self.services.client.user_id)  # nobody knows it
+            except AdminApiError as error:
+                log.warning("undelivered code not withdrawn: %s", error)
             await ctx.reply(ctx.t("invite.dm_failed"), "invite-dm-failed")
             return
         await ctx.reply(
@@ -168,16 +172,20 @@ class InvitationsFeature(Feature):
             return
         if not await self._admin_ready(ctx):
             return
-        assert self.services.admin is not None
         try:
-            await self.services.admin.delete_token(code.code)
+            await self._withdraw(code, ctx.message.sender)
         except AdminApiError as exc:
             log.warning("registration token %s not deleted: %s", code.code[:4], exc)
             await ctx.reply(ctx.t("invite.admin_failed", status=exc.status), "revoke-failed")
             return
-        if await store.revoke(code.code, ctx.message.sender):
-            await self._audit(ctx.message.sender, "invitation_revoked", code)
         await ctx.reply(ctx.t("invite.revoked", code=code.code), "revoked")
+
+    async def _withdraw(self, code: InvitationCode, actor: str) -> None:
+        """Delete the token on Synapse, then mark the code revoked (and audit it) here."""
+        assert self.services.admin is not None
+        await self.services.admin.delete_token(code.code)
+        if await self.services.store.invitations.revoke(code.code, actor):
+            await self._audit(actor, "invitation_revoked", code)
 
     async def _audit(self, actor: str, action: str, code: InvitationCode) -> None:
         await self.services.store.audit.record(

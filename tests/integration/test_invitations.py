@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 
 from bot.devserver.rooms import UserSession
-from bot.store.admission import Status
+from bot.store.admission import JoinRequest, Status
 from tests.integration.conftest import Person, eventually, from_sender
 from tests.integration.test_admission import ask, body, knock, knock_room, notice_for, open_request
 
@@ -138,7 +138,13 @@ async def test_revoked_and_expired_codes_fall_back_to_the_moderators(
     for code, word in ((revoked_code, "ingetrokken"), (expired_code, "verlopen")):
         person = await make_user("klopper")
         await knock(person, watch, f"vraag toegang met deze code {code}")
-        request = await open_request(bot, watch, person.user_id)
+        filed = await open_request(bot, watch, person.user_id)
+
+        async def noted(request_id: int = filed.id) -> JoinRequest | None:
+            found = await bot.bot.services.store.admission.get(request_id)
+            return found if found is not None and found.note else None
+
+        request = await eventually(noted, "the note on the request")  # the hook runs after filing
         assert request.note is not None and word in request.note
         notice = await notice_for(beheerder, coordination, bot.user_id, request)
         assert "Let op" in body(notice) and word in body(notice)
