@@ -187,5 +187,10 @@ async def test_requests_can_go_to_the_watch_room_moderators_instead(make_user, s
 
     decided = await eventually(declined, "the request declined by reaction")
     assert decided.decided_by == beheerder.user_id
-    member = await beheerder.session.state(watch, "m.room.member", rik.user_id)
-    assert member["membership"] == "leave" and member.get("reason")
+
+    async def rejected() -> dict | None:
+        member = await beheerder.session.state(watch, "m.room.member", rik.user_id)
+        return member if member["membership"] == "leave" else None
+
+    member = await eventually(rejected, "the knock rejected (stored first, then kicked)")
+    assert member.get("reason") == "Je verzoek om toegang is niet toegewezen."

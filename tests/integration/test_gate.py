@@ -130,7 +130,10 @@ async def test_admitted_knocker_is_restricted_before_joining_and_accepts_with_a_
         },
     )
     await eventually(lambda: can_post(otto, watch), "Otto can post after ✅", 30, 0.3)
-    [acceptance] = await bot.bot.services.store.gate.acceptances(watch, otto.user_id)
+    stored = bot.bot.services.store.gate
+    [acceptance] = await eventually(
+        lambda: stored.acceptances(watch, otto.user_id), "the acceptance row"
+    )
     assert acceptance.via == "reaction"
     levels = await beheerder.session.state(watch, "m.room.power_levels")
     assert otto.user_id not in levels["users"], "accepted members are not listed"
