@@ -20,6 +20,7 @@ from nio import MegolmEvent, SyncResponse
 from bot.dispatch import Dispatcher
 from bot.domain.membership import ACCEPT_KEYS, DECLINE_KEYS
 from bot.features.admission import AdmissionFeature
+from bot.features.alarm_test import AlarmTestFeature
 from bot.features.base import Feature
 from bot.features.bulletins import BulletinsFeature
 from bot.features.conduct import ConductFeature
@@ -29,12 +30,15 @@ from bot.features.gate import GateFeature
 from bot.features.governance import GovernanceFeature
 from bot.features.groups import GroupsFeature
 from bot.features.incidents import IncidentsFeature
+from bot.features.invitations import InvitationsFeature
 from bot.features.moderation import ModerationFeature
 from bot.features.overview import OverviewFeature
 from bot.features.policy import PolicyFeature
 from bot.features.reports import ReportsFeature
 from bot.features.sanctions import Sanctions
+from bot.features.signup import SignupFeature
 from bot.matrix.client import MatrixClient, MatrixError
+from bot.matrix.receipts import read_receipts
 from bot.membership import Membership
 from bot.monitoring import Monitor
 from bot.services import Services
@@ -60,10 +64,14 @@ def default_features(services: Services) -> list[Feature]:
     gate = GateFeature(services, conduct)  # before the others: an early post is only redacted
     reports = ReportsFeature(services)
     policy = PolicyFeature(services, sanctions)  # before admission: listed users never queue
+    admission = AdmissionFeature(services, gate)
     return [
         policy,
         gate,
-        AdmissionFeature(services, gate),
+        admission,
+        InvitationsFeature(services, admission),
+        SignupFeature(services, admission),
+        AlarmTestFeature(services),
         IncidentsFeature(services),
         conduct,
         ModerationFeature(services, sanctions, conduct),
@@ -145,6 +153,7 @@ class Bot:
             return
         await membership.ensure_coordination_room()
         await membership.process(response, full_state=True)
+        await _pass_receipts(dispatcher, response)
         events = await self._new_events(services, response, token) if token is not None else []
         if token is None:
             log.info("first start: skipping the history of %d rooms", len(response.rooms.join))
@@ -168,6 +177,7 @@ class Bot:
                 if response is None:
                     return
                 await membership.process(response)
+                await _pass_receipts(dispatcher, response)
                 events = await self._new_events(services, response, token)
                 added = await store.inbox.accept_batch(response.next_batch, events)
             except sqlite3.OperationalError as exc:
@@ -270,6 +280,21 @@ class Bot:
             if isinstance(source, dict) and _worth_handling(source, client.user_id):
                 sources.append(source)
         return sources
+
+
+async def _pass_receipts(dispatcher: Dispatcher, response: SyncResponse) -> None:
+    """Read receipts go to the features before the batch is stored: if storing fails, the
+    same batch (and its receipts) comes again."""
+    receipts = read_receipts(response)
+    if not receipts:
+        return
+    for feature in dispatcher.features:
+        try:
+            await feature.on_receipts(receipts)
+        except sqlite3.OperationalError:
+            raise
+        except Exception:
+            log.exception("%s failed on %d read receipts", feature.name, len(receipts))
 
 
 def _worth_handling(source: dict[str, Any], me: str) -> bool:

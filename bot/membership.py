@@ -84,7 +84,10 @@ class Membership:
         inviter = invite.sender if invite else None
         direct = bool(invite and invite.content.get("is_direct") is True)
         settings = self.services.settings
-        if inviter is None or not settings.inviter_allowed(inviter):
+        allowed = inviter is not None and (
+            settings.inviter_allowed(inviter) or (direct and self._may_sign_up(inviter))
+        )
+        if inviter is None or not allowed:
             log.warning("rejected invite to %s from %s: not an allowed inviter", room_id, inviter)
             try:
                 await self.services.client.leave(room_id)
@@ -99,6 +102,13 @@ class Membership:
         role = self.role_for(room_id, direct=direct)
         await self.services.store.rooms.joined(room_id, role)
         log.info("joined %s as %s room on invite from %s", room_id, role.value, inviter)
+
+    def _may_sign_up(self, inviter: str) -> bool:
+        """Anyone of the bot's own server (or a listed one) may open a direct chat with it, to
+        sign up with !aanmelden; such a room is only ever a direct chat to the bot."""
+        server = inviter.split(":", 1)[1] if ":" in inviter else ""
+        own = self.services.client.user_id.split(":", 1)[1]
+        return server == own or server in self.services.settings.signup.direct_chat_servers
 
     async def ensure_coordination_room(self) -> None:
         """Resolve the configured coordination room and join it if we may."""

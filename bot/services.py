@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.domain.classifier import Classifier, classifier_for
 from bot.domain.formatting import Rich
+from bot.matrix.admin import SynapseAdmin
 from bot.matrix.client import MatrixClient
 from bot.matrix.direct import DirectChats
 from bot.scheduler import Scheduler
@@ -25,6 +26,7 @@ class Services:
     classifier: Classifier = field(init=False)
     direct: DirectChats = field(init=False)
     scheduler: Scheduler = field(init=False)
+    admin: SynapseAdmin | None = field(init=False)  # None: no BUURTBOT_ADMIN_TOKEN set
 
     def __post_init__(self) -> None:
         self.direct = DirectChats(self.client, self.store)
@@ -32,6 +34,8 @@ class Services:
         self.classifier = classifier_for(self.settings.vocabulary_dir)
         # One scheduler for periodic work; features add their jobs when constructed.
         self.scheduler = Scheduler(self.store.db)
+        token = self.settings.admin_token
+        self.admin = SynapseAdmin(self.settings.homeserver, token) if token else None
 
     async def post_to_coordination(
         self, text: Rich, txn: str, *, notice: bool = True

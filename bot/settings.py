@@ -32,6 +32,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.domain.alarm_test import WEEKDAYS
+
 DEFAULT_CONFIG_FILE = Path("config/buurtbot.toml")
 
 # The grammar of the spec's user IDs, including historical characters; servers may carry a port.
@@ -237,6 +239,71 @@ class GroupSettings(BaseModel):
     overview_page_size: int = Field(25, ge=1, le=100, description="Groups per !overzicht page.")
 
 
+# --- Growing the network: invitation codes, sign-up by postcode, monthly alarm test ---------
+
+
+class InvitationSettings(BaseModel):
+    """Invitation codes: Synapse registration tokens a moderator hands out with !uitnodiging."""
+
+    public_homeserver: str | None = Field(
+        None,
+        description="The homeserver address residents type into Element; default: homeserver "
+        "(set it when the bot reaches Synapse on an internal address).",
+    )
+    default_uses: int = Field(10, ge=1, le=1000, description="Uses of a code without [aantal].")
+    default_days: int = Field(14, ge=1, le=365, description="Days a code is valid by default.")
+    max_uses: int = Field(500, ge=1, le=10_000)
+    max_days: int = Field(90, ge=1, le=365)
+
+    @field_validator("public_homeserver")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/") if value else value
+
+
+class SignupSettings(BaseModel):
+    """Sign-up by postcode (!aanmelden in a direct chat with the bot)."""
+
+    direct_chat_servers: list[str] = Field(
+        default_factory=list,
+        description="Servers besides the bot's own whose users may open a direct chat with the "
+        "bot to sign up (direct-chat invites are accepted for nothing else).",
+    )
+    no_group_text: str | None = Field(
+        None,
+        max_length=2000,
+        description="Answer when no group covers a postcode (how to start one, the "
+        "municipality's contact); default: the catalogue text signup.no_group.",
+    )
+
+
+class AlarmTestSettings(BaseModel):
+    """The monthly alarm test and its reach report."""
+
+    enabled: bool = False
+    day_of_month: int = Field(
+        1,
+        ge=1,
+        le=31,
+        description="Day of the month (29-31 mean the last day in shorter months); "
+        "ignored when weekday is set.",
+    )
+    weekday: Literal[WEEKDAYS] | None = Field(  # type: ignore[valid-type]
+        None, description="Instead of a day: the first such weekday of the month."
+    )
+    time: str = Field(
+        "19:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="Local time, in admission.timezone.",
+    )
+    window_hours: float = Field(24, gt=0, le=24 * 14, description="Hours until the report.")
+    text: str = Field(
+        "🔔 Maandelijkse test van de buurtpreventie — niet reageren", min_length=1, max_length=500
+    )
+
+
 class Settings(BaseSettings):
     """Everything an operator can set. Secrets are ``SecretStr`` so they never print."""
 
@@ -285,6 +352,15 @@ class Settings(BaseSettings):
     reports: ReportSettings = Field(default_factory=ReportSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    # Growing the network (see the block above the class).
+    admin_token: SecretStr | None = Field(
+        None,
+        description="Access token of a Synapse server admin, used only for the registration "
+        "tokens behind invitation codes. Without it !uitnodiging explains the set-up.",
+    )
+    invitations: InvitationSettings = Field(default_factory=InvitationSettings)
+    signup: SignupSettings = Field(default_factory=SignupSettings)
+    alarm_test: AlarmTestSettings = Field(default_factory=AlarmTestSettings)
 
     @field_validator("homeserver")
     @classmethod

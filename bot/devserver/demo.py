@@ -12,16 +12,19 @@ import contextlib
 import json
 import logging
 import signal
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from bot.devserver.rooms import UserSession
 from bot.devserver.synapse import LocalSynapse, RegisteredUser
-from bot.settings import load_settings
+from bot.matrix.admin import SynapseAdmin
+from bot.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
+DEMO_CODE_USES, DEMO_CODE_DAYS = 10, 30
 DEMO_PEOPLE = {
     "beheerder": "Bea Beheerder",
     "wijkagent": "Wim Wijkagent",
@@ -75,6 +78,8 @@ async def _rooms(synapse: LocalSynapse, users: dict[str, RegisteredUser]) -> dic
             topic="Signaleer – Alarmeer 112 – App – Reageer. Geen chat, alleen meldingen.",
         ),
     }
+    for key in ("watch_noord", "watch_zuid"):  # neighbours ask to join ("Vraag toegang")
+        await beheerder.put_state(rooms[key], "m.room.join_rules", {"join_rule": "knock"})
     for room_id in rooms.values():
         for name in ("wijkagent", "bewoner"):
             with contextlib.suppress(Exception):  # not invited to every room
@@ -106,6 +111,31 @@ def _print_welcome(synapse: LocalSynapse, state: dict[str, Any]) -> None:
     print("\n".join(lines), flush=True)
 
 
+async def _demo_code(synapse: LocalSynapse, settings: Settings, state: dict[str, Any]) -> str:
+    """One working invitation code for the Noord room: a real registration token, linked in the
+    bot's store exactly as ``!uitnodiging`` links one; a new one when the last has expired."""
+    from bot.domain.invitation import new_code
+    from bot.store import Store
+
+    room_id = state["rooms"]["watch_noord"]
+    store = await Store.open(settings.database_path)
+    try:
+        active = await store.invitations.active(room_id)
+        if active:
+            return active[0].code
+        assert settings.admin_token is not None
+        admin = SynapseAdmin(synapse.url, settings.admin_token)
+        expires = int(time.time() * 1000) + DEMO_CODE_DAYS * 86_400_000
+        token = await admin.create_token(DEMO_CODE_USES, expires, code=new_code())
+        users = state["users"]
+        await store.invitations.add(
+            token.token, room_id, users["beheerder"]["user_id"], DEMO_CODE_USES, expires
+        )
+        return token.token
+    finally:
+        await store.close()
+
+
 async def run_dev(data_dir: Path, port: int, language: str) -> int:
     from bot.app import Bot, default_features
 
@@ -126,8 +156,16 @@ async def run_dev(data_dir: Path, port: int, language: str) -> int:
             police_users=[users["wijkagent"]["user_id"]],
             allowed_inviters=["*:localhost"],
             language=language,
+            # The demo admin's token is the bot's admin door (registration tokens only).
+            admin_token=users["admin"]["access_token"],
         )
+        code = await _demo_code(synapse, settings, state)
         _print_welcome(synapse, state)
+        print(
+            f"  Invitation code for 'Buurtpreventie Noord' (register a new account with it,\n"
+            f"  then ask to join the room with the code in your message): {code}\n",
+            flush=True,
+        )
         state["printed"] = True
         state_file.write_text(json.dumps(state, indent=2))
         bot = Bot(settings, default_features)

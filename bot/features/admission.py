@@ -8,8 +8,10 @@ instead of the number, or with a ✅ / ❌ reaction on the post. Accepting invit
 (restricted by the house-rules gate first, if that room has one), declining rejects the knock
 with the reason, which the requester sees. The store decides who was first; everyone after
 hears who decided and when. A knock taken back, or a decision made by hand in a client, closes
-the request too. Postcode sign-ups and invitation codes will file requests of their own source
-into the same table and reach the same ``decide``.
+the request too. Postcode sign-ups and invitation codes reach the same table and the same
+``decide``: other features file requests of their own source with ``submit`` (postcode
+sign-ups), and look at every new request first through a pre-decision hook, ``add_judge`` (an
+invitation code in a knock lets the person in, a bad one leaves a note for the moderators).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from bot.domain.commands import CommandCall
 from bot.domain.formatting import Rich, local_clock, mention_html
@@ -39,12 +42,31 @@ _NUMBER = re.compile(r"^#?(\d{1,9})$")
 Answer = Callable[[Rich], Awaitable[object]]
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a pre-decision hook says about a new request before moderators see it."""
+
+    admit: bool  # let the person in now, with the bot as the one who decided
+    note: str | None = None  # shown to moderators with the request (and kept as its reason)
+    undo: Callable[[], Awaitable[None]] | None = None  # if admitting then fails on Matrix
+
+
+# A pre-decision hook: looks at a new request (e.g. for an invitation code in the knock's
+# reason) and returns a verdict, or None to leave it to the moderators as usual.
+Judge = Callable[[JoinRequest], Awaitable[Verdict | None]]
+
+
 class AdmissionFeature(Feature):
     name = "admission"
 
     def __init__(self, services: Services, gate: GateFeature) -> None:
         super().__init__(services)
         self.gate = gate
+        self.judges: list[Judge] = []  # pre-decision hooks, asked in order (see ``add_judge``)
+
+    def add_judge(self, judge: Judge) -> None:
+        """Let another feature look at every new request first (invitation codes do)."""
+        self.judges.append(judge)
 
     @property
     def _lang(self) -> Language:
@@ -99,8 +121,27 @@ class AdmissionFeature(Feature):
         )
         if new:
             log.info("join request %d for %s from %s", request.id, change.room_id, change.user_id)
-        if new or request.notice_event_id is None:  # also after a crash before the post
-            await self.post_request(request)
+        if new or (request.is_open and request.notice_event_id is None):  # also after a crash
+            await self.submit(request)
+
+    async def submit(self, request: JoinRequest) -> None:
+        """A new request of any source: the hooks first, then the moderators if still open."""
+        for judge in self.judges:
+            verdict = await judge(request)
+            if verdict is None:
+                continue
+            if verdict.admit:
+                me = self.services.client.user_id
+                if await self.decide(request, me, True, verdict.note, _log_answer(request)):
+                    return
+                if verdict.undo is not None:
+                    await verdict.undo()
+                break  # the invite failed: the moderators decide, as without the hook
+            if verdict.note:
+                await self.services.store.admission.set_note(request.id, verdict.note)
+                request = await self.services.store.admission.get(request.id) or request
+            break
+        await self.post_request(request)
 
     async def post_request(self, request: JoinRequest) -> None:
         """Put a new request to the moderators (every source of requests comes here)."""
@@ -141,6 +182,8 @@ class AdmissionFeature(Feature):
             user_id=request.user_id,
             reason=request.reason or t("admission.no_reason", self._lang).plain,
         )
+        if request.note:
+            text = text + t("admission.note", self._lang, note=request.note)
         return text if status is None else text + status
 
     async def _update_notice(self, request: JoinRequest) -> None:
@@ -208,9 +251,20 @@ class AdmissionFeature(Feature):
             if accept:
                 await self.gate.before_invite(request.room_id, request.user_id)
                 await client.invite(request.room_id, request.user_id)
-            else:
+            elif request.source is Source.KNOCK:
                 text = reason or t("admission.declined_default", self._lang).plain
                 await client.kick(request.room_id, request.user_id, text)
+            else:  # no knock to reject: tell the person in their direct chat
+                await self.services.direct.send(
+                    request.user_id,
+                    t(
+                        "admission.declined_private",
+                        self._lang,
+                        room=client.room_name(request.room_id),
+                        reason=reason or t("admission.declined_default", self._lang).plain,
+                    ),
+                    txn_id("join-request-declined", str(request.id)),
+                )
         except MatrixError as exc:
             await store.reopen(request.id)
             await answer(t("admission.failed", self._lang, number=request.id, error=str(exc)))
@@ -329,3 +383,12 @@ class AdmissionFeature(Feature):
             )
 
         await self.decide(request, msg.sender, key in ACCEPT_KEYS, None, answer)
+
+
+def _log_answer(request: JoinRequest) -> Answer:
+    """Where the bot's own decisions answer: the log (the notice and audit say the rest)."""
+
+    async def answer(text: Rich) -> None:
+        log.info("request %d decided by the bot: %s", request.id, text.plain)
+
+    return answer

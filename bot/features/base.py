@@ -20,6 +20,7 @@ from bot.domain.membership import MemberChange
 from bot.domain.message import Message
 from bot.i18n.catalog import Language, t
 from bot.matrix.client import txn_id
+from bot.matrix.receipts import ReadReceipt
 from bot.store.rooms import KnownRoom, RoomRole
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class Where(Enum):
     ANY = "any"
     WATCH = "watch"
     COORDINATION = "coordination"
+    DIRECT = "direct"  # the bot's private chat with one person
 
     def allows(self, role: RoomRole | None) -> bool:
         return self is Where.ANY or (role is not None and role.value == self.value)
@@ -176,3 +178,7 @@ class Feature:
 
     async def on_member(self, change: MemberChange, room: KnownRoom | None) -> None:
         """Someone knocked, joined, left, was invited, kicked or banned."""
+
+    async def on_receipts(self, receipts: list[ReadReceipt]) -> None:
+        """Public read receipts of one sync batch, in the sync loop itself: filter in memory
+        and keep it cheap (a busy server sends many)."""

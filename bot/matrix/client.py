@@ -266,6 +266,23 @@ class MatrixClient:
         room = self.nio.rooms.get(room_id)
         return set(room.users) | set(room.invited_users) if room is not None else set()
 
+    def joined_members(self, room_id: str) -> set[str]:
+        """Only those who joined (nio's ``users`` includes the invited)."""
+        room = self.nio.rooms.get(room_id)
+        return set(room.users) - set(room.invited_users) if room is not None else set()
+
+    def room_link(self, room_id: str) -> str:
+        """A matrix.to link anyone can open: the alias if there is one, else the ID with a
+        server to ask (room version 12 IDs name none)."""
+        room = self.nio.rooms.get(room_id)
+        alias = room.canonical_alias if room is not None else None
+        server = self.user_id.split(":", 1)[1]
+        return (
+            f"https://matrix.to/#/{alias}"
+            if alias
+            else f"https://matrix.to/#/{room_id}?via={server}"
+        )
+
     def display_name(self, room_id: str, user_id: str) -> str:
         room = self.nio.rooms.get(room_id)
         if room is not None and (name := room.user_name(user_id)):
@@ -353,6 +370,11 @@ class MatrixClient:
         versions = data.get("capabilities", {}).get("m.room_versions", {})
         return str(versions.get("default") or "1")
 
+    async def event_ts(self, room_id: str, event_id: str) -> int:
+        """When an event was sent (its ``origin_server_ts``), readable even if encrypted."""
+        response = _check(await self.nio.room_get_event(room_id, event_id), "get event")
+        return int(response.event.server_timestamp)
+
     async def resolve_room(self, reference: str) -> str:
         if reference.startswith("!"):
             return reference
@@ -427,13 +449,6 @@ class MatrixClient:
     ) -> str:
         response = await self.nio.room_put_state(room_id, event_type, content, state_key)
         return str(_check(response, "put state").event_id)
-
-    def joined_members(self, room_id: str) -> list[str]:
-        """Members who joined (not those only invited), as sync last showed them."""
-        room = self.nio.rooms.get(room_id)
-        if room is None:
-            return []
-        return [uid for uid in room.users if uid not in room.invited_users]
 
     async def leave(self, room_id: str) -> None:
         _check(await self.nio.room_leave(room_id), "leave")

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.store.admission import AdmissionRepository
+from bot.store.alarm_tests import AlarmTestRepository
+from bot.store.areas import AreaRepository
 from bot.store.audit import AuditRepository
 from bot.store.conduct import ConductRepository
 from bot.store.database import Database
@@ -15,6 +17,7 @@ from bot.store.gate import GateRepository
 from bot.store.governance import GovernanceRepository
 from bot.store.inbox import InboxRepository
 from bot.store.incidents import IncidentRepository
+from bot.store.invitations import InvitationRepository
 from bot.store.members import MemberRepository
 from bot.store.policy import PolicyRepository
 from bot.store.rooms import RoomRepository
@@ -39,6 +42,9 @@ class Store:
     members: MemberRepository
     policy: PolicyRepository
     governance: GovernanceRepository
+    invitations: InvitationRepository
+    areas: AreaRepository
+    alarm_tests: AlarmTestRepository
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -58,6 +64,9 @@ class Store:
             MemberRepository(db),
             PolicyRepository(db),
             GovernanceRepository(db),
+            InvitationRepository(db),
+            AreaRepository(db),
+            AlarmTestRepository(db),
         )
 
     async def close(self) -> None:

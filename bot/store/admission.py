@@ -43,6 +43,7 @@ class JoinRequest:
     decision_reason: str | None = None
     notice_room_id: str | None = None
     notice_event_id: str | None = None
+    note: str | None = None  # for the moderators, from a pre-decision hook (e.g. a bad code)
 
     @property
     def is_open(self) -> bool:
@@ -134,6 +135,9 @@ class AdmissionRepository:
         )
         return {str(r["room_id"]): int(r["n"]) for r in rows}
 
+    async def set_note(self, request_id: int, note: str | None) -> None:
+        await self._db.execute("UPDATE join_requests SET note = ? WHERE id = ?", (note, request_id))
+
     async def set_notice(self, request_id: int, room_id: str, event_id: str) -> None:
         await self._db.execute(
             "UPDATE join_requests SET notice_room_id = ?, notice_event_id = ? WHERE id = ?",
@@ -202,4 +206,5 @@ def _request(row: object) -> JoinRequest:
         decision_reason=r["decision_reason"],  # type: ignore[index]
         notice_room_id=r["notice_room_id"],  # type: ignore[index]
         notice_event_id=r["notice_event_id"],  # type: ignore[index]
+        note=r["note"],  # type: ignore[index]
     )

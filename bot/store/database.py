@@ -18,13 +18,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+T = TypeVar("T")
 
 
 class DatabaseError(Exception):
@@ -50,6 +51,13 @@ def bundled_migrations() -> list[Migration]:
     if versions != list(range(1, len(found) + 1)):
         raise DatabaseError(f"migration numbers must be 1..n without gaps, found {versions}")
     return found
+
+
+def from_row(cls: type[T], row: sqlite3.Row) -> T:
+    """A dataclass from the row's columns of the same names (extra columns are ignored)."""
+    names = cls.__dataclass_fields__  # type: ignore[attr-defined]
+    columns = row.keys()  # iterating a Row itself gives its values
+    return cls(**{name: row[name] for name in columns if name in names})
 
 
 def now_ms() -> int:

@@ -75,6 +75,19 @@ RETENTION_RULES: list[RetentionRule] = [
         "DELETE FROM rule_acceptances WHERE left_at IS NOT NULL AND left_at < ?",
         _days(lambda s: s.acceptances_after_leaving_days),
     ),
+    # Who read a monthly alarm test counts only until the report is out (it keeps the numbers).
+    RetentionRule(
+        "alarm_test_reads",
+        "DELETE FROM alarm_test_reads WHERE test_id IN "
+        "(SELECT id FROM alarm_tests WHERE reported_at IS NOT NULL AND reported_at < ?)",
+        lambda inputs: inputs.now_ms,
+    ),
+    # An expired or revoked invitation code lets nobody in any more.
+    RetentionRule(
+        "invitation_codes",
+        "DELETE FROM invitation_codes WHERE expires_at < ?1 OR revoked_at < ?1",
+        lambda inputs: inputs.now_ms,
+    ),
     # Not personal data, only the IDs that stop a repeated sync from being handled twice.
     RetentionRule(
         "handled_events",
@@ -113,6 +126,16 @@ ERASURE_RULES: list[ErasureRule] = [
         ),
     ),
     ErasureRule("face_tips", ("DELETE FROM face_tips WHERE user_id = ?",)),
+    ErasureRule("alarm_test_reads", ("DELETE FROM alarm_test_reads WHERE user_id = ?",)),
+    # A moderator's codes keep working for the neighbours they were given to; who made or
+    # revoked them is forgotten.
+    ErasureRule(
+        "invitation_codes",
+        (
+            "UPDATE invitation_codes SET created_by = '' WHERE created_by = ?",
+            "UPDATE invitation_codes SET revoked_by = NULL WHERE revoked_by = ?",
+        ),
+    ),
 ]
 
 

@@ -14,6 +14,7 @@ import contextlib
 import time
 from typing import Any
 
+from bot.store.rooms import RoomRole
 from tests.integration.conftest import Person, RunningBot, neighbourhood, room_with_bot, unique
 
 HOSTILE_HTML = (
@@ -182,9 +183,14 @@ async def test_invites_from_other_servers_are_rejected(make_user, start_bot) -> 
         while await _membership(stranger, room_id, bot.user_id) == "invite":
             assert time.monotonic() < deadline, "the invite was left pending"
             await asyncio.sleep(0.5)
-        assert await _membership(stranger, room_id, bot.user_id) == "leave"
-        assert bot.user_id not in await stranger.session.joined_members(room_id)
+    assert await _membership(stranger, room, bot.user_id) == "leave"
+    assert bot.user_id not in await stranger.session.joined_members(room)
     assert room not in bot.bot.services.client.joined_room_ids()
+    # A direct chat from someone of the bot's own server is accepted, but only as a private
+    # chat (for !aanmelden): never a watch room.
+    assert await _membership(stranger, dm, bot.user_id) == "join"
+    known = await bot.bot.services.store.rooms.get(dm)
+    assert known is not None and known.role is RoomRole.DIRECT
 
 
 async def test_script_in_a_police_bulletin_is_sanitised_before_relay(make_user, start_bot) -> None:

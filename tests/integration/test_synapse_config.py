@@ -148,10 +148,11 @@ def test_shared_homeserver_config_starts_synapse(synapse_with_shared_config: str
     assert status == 200
     assert json.loads(body)["versions"]
 
-    # The shared policy is in effect, not just parsed: open registration is off ...
+    # The shared policy is in effect, not just parsed: registration needs a token ...
     status, body = _http(f"{base_url}/_matrix/client/v3/register", method="POST", body=b"{}")
-    assert status == 403, body
-    assert json.loads(body)["errcode"] == "M_FORBIDDEN"
+    assert status == 401, body
+    flows = json.loads(body)["flows"]
+    assert flows and all("m.login.registration_token" in flow["stages"] for flow in flows)
 
     # ... and the room directory needs a login.
     status, body = _http(f"{base_url}/_matrix/client/v3/publicRooms")
@@ -176,6 +177,7 @@ database = config.database.databases[0].config
 print(json.dumps({
     "server_name": config.server.server_name,
     "enable_registration": config.registration.enable_registration,
+    "registration_requires_token": config.registration.registration_requires_token,
     "registration_shared_secret": config.registration.registration_shared_secret,
     "form_secret": config.key.form_secret,
     "database_name": database["name"],
@@ -259,7 +261,8 @@ def test_compose_deployment_config_parses(tmp_path: Path) -> None:
     facts = json.loads(parsed.strip().splitlines()[-1])
 
     assert facts["server_name"] == compose_only["server_name"]
-    assert facts["enable_registration"] is False
+    assert facts["enable_registration"] is True
+    assert facts["registration_requires_token"] is True
     assert facts["registration_shared_secret"] == (
         "registration_shared_secret_path-not-a-real-secret"
     )

@@ -59,6 +59,8 @@ async def test_each_kind_is_purged_exactly_at_its_cut_off(tmp_path: Path) -> Non
             "member_history": 1,
             "join_requests": 0,
             "acceptances": 0,
+            "alarm_test_reads": 0,
+            "invitation_codes": 0,
             "handled_events": 0,
         }
         kept = {r["event_id"]: r for r in await store.db.fetchall("SELECT * FROM incidents")}
@@ -85,7 +87,8 @@ async def test_erasure_reports_counts_per_kind(tmp_path: Path) -> None:
         counts = await store.governance.erase_user(ANNA)
         assert counts == {
             "incidents": 1, "strikes": 1, "memberships": 1, "audit": 1, "direct_rooms": 1,
-            "join_requests": 0, "acceptances": 0, "face_tips": 0,
+            "join_requests": 0, "acceptances": 0, "face_tips": 0, "alarm_test_reads": 0,
+            "invitation_codes": 0,
         }  # fmt: skip
         row = await store.db.fetchone("SELECT * FROM incidents")
         assert row["sender"] == "" and row["excerpt"] == "" and row["category"] == "theft"
