@@ -11,6 +11,7 @@ over the vaguer term inside it ("gestolen").
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -18,7 +19,9 @@ from itertools import takewhile
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from bot.domain.learned import OFF_TOPIC, LearnedModel, load_model
 from bot.domain.plates import extract_plates_clean
+from bot.domain.tense import act_aspect
 from bot.domain.text import clean, squash
 from bot.domain.vocabulary import CATEGORIES, CUE_SECTIONS, Entry, Vocabulary, load_vocabulary
 
@@ -58,6 +61,16 @@ _ALNUM = re.compile(r"[^\W_]")
 _PLATE_WEIGHT = 2.0
 _PLATE_SUSPICION = 1.0
 _EMOJI_WEIGHT = 2.0
+# The tense of the act (see bot.domain.tense): a present form is as good as "nu"; a past
+# form or participle weighs against urgency, less than a past-time cue ("vannacht").
+_LIVE_ACT_WEIGHT = 2.0
+_PAST_ACT_WEIGHT = 1.0
+_WORDS = re.compile(r"\w+")
+# The statistical layer (bot.domain.learned) speaks only where the terms are silent: it
+# names a category when it is this sure, and vetoes an off-topic verdict when it gives
+# "off topic" less than this probability.
+_MODEL_CATEGORY_P = 0.5
+_MODEL_OFF_TOPIC_P = 0.4
 
 
 class Classification(NamedTuple):
@@ -286,7 +299,7 @@ class _Scan:
 class Classifier:
     """Classifies message bodies with one vocabulary; build once, call for every message."""
 
-    def __init__(self, vocabulary: Vocabulary) -> None:
+    def __init__(self, vocabulary: Vocabulary, model: LearnedModel | None = None) -> None:
         self.vocabulary = vocabulary
         entries = vocabulary.entries
         topic = _Matcher(e for e in entries if e.concern in ("category", "off_topic"))
@@ -295,6 +308,7 @@ class Classifier:
         self._threshold = vocabulary.threshold
         self._urgent_by_default = vocabulary.urgent_by_default
         self._ongoing = vocabulary.ongoing
+        self._model = model
 
     def __call__(self, text: str) -> Classification:
         return self.classify(text)
@@ -306,6 +320,7 @@ class Classifier:
         kinds: dict[str, float] = {}
         cues = _NO_CUES.copy()
         tallies = (categories, kinds, cues)
+        acts: list[int] = []  # where category terms matched: the words naming the act
         ascii_text = folded.isascii()
         for scan in self._scans:
             anchors = scan.ascii_anchors if ascii_text else scan.anchors
@@ -323,6 +338,8 @@ class Classifier:
                 for tally, label, weight in labels:
                     scores = tallies[tally]
                     scores[label] = scores.get(label, 0.0) + weight
+                    if tally == _CATEGORY_TALLY:
+                        acts.append(start)
         plates = extract_plates_clean(cleaned)
         police_called = cues[_POLICE] > 0
         if plates:
@@ -338,6 +355,10 @@ class Classifier:
         # or closing message ("brand is geblust", "update: ...") reports no new incident.
         needed = 1.0 if cues[_URGENT] >= self._threshold else self._threshold
         if category is not None and best >= needed and cues[_RESOLVED] < self._threshold:
+            if acts:
+                live, over = act_aspects(cleaned, folded, acts)
+                cues[_URGENT] += _LIVE_ACT_WEIGHT * live
+                cues[_PAST] += _PAST_ACT_WEIGHT * (over and not live)
             return Classification(
                 category=category,
                 urgent=self._urgent(category, cues),
@@ -364,6 +385,25 @@ class Classifier:
             + (_PLATE_WEIGHT if plates else 0.0)
         )
         off_topic = off_score > on_topic or on_topic == 0
+        opinion = self._model.opinion(folded) if self._model is not None else None
+        if opinion is not None and cues[_RESOLVED] < self._threshold:
+            if opinion.label in _RANK and opinion.probability >= _MODEL_CATEGORY_P:
+                # No term said enough, but the message reads like reports of this kind.
+                words = _WORDS.findall(cleaned)
+                live, over = act_aspect(words, list(range(len(words))))
+                cues[_URGENT] += _LIVE_ACT_WEIGHT * live
+                cues[_PAST] += _PAST_ACT_WEIGHT * (over and not live)
+                return Classification(
+                    category=opinion.label,
+                    urgent=self._urgent(opinion.label, cues),
+                    off_topic=False,
+                    off_topic_kind=None,
+                    plates=plates,
+                    police_called=police_called,
+                    score=opinion.probability,
+                )
+            if off_topic and opinion.probabilities[OFF_TOPIC] < _MODEL_OFF_TOPIC_P:
+                off_topic = False  # a reminder for a real report hurts more than none
         return Classification(
             category=None,
             urgent=False,
@@ -382,6 +422,22 @@ class Classifier:
         if category in self._urgent_by_default:
             return category in self._ongoing or past <= live
         return live >= self._threshold and live > past
+
+
+def act_aspects(cleaned: str, folded: str, starts: Iterable[int]) -> tuple[bool, bool]:
+    """Whether any act word at `starts` (offsets in `folded`) is live, and whether any is
+    over (see `bot.domain.tense.act_aspect`).
+
+    Tense needs the words as typed, not their squashed matching form ("slaat", not
+    "slat"): squashing only shortens letter runs, so the n-th word of `folded` is the n-th
+    word of `cleaned`.
+    """
+    folded_starts = [m.start() for m in _WORDS.finditer(folded)]
+    words = _WORDS.findall(cleaned)
+    if len(words) != len(folded_starts):
+        return False, False  # a character that squashing merged: no tense, no guess
+    acts = sorted({bisect_right(folded_starts, start) - 1 for start in starts} - {-1})
+    return act_aspect(words, acts)
 
 
 def _scans(matcher: _Matcher) -> tuple[_Scan, ...]:
@@ -424,7 +480,7 @@ def _at_word_start(text: str, start: int) -> bool:
 
 @lru_cache(maxsize=1)
 def _default_classifier() -> Classifier:
-    return Classifier(load_vocabulary())
+    return Classifier(load_vocabulary(), load_model())
 
 
 def classify(text: str) -> Classification:
@@ -436,7 +492,7 @@ def classifier_for(directory: Path | None = None) -> Classifier:
     """A classifier for a vocabulary directory; None means the default (cached) one."""
     if directory is None:
         return _default_classifier()
-    return Classifier(load_vocabulary(directory))
+    return Classifier(load_vocabulary(directory), load_model())
 
 
 def to_contract(message_id: Any, c: Classification) -> dict[str, Any]:
