@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from bot.domain.learned import OFF_TOPIC, LearnedModel, load_model
 from bot.domain.plates import extract_plates_clean
-from bot.domain.tense import act_aspect
+from bot.domain.tense import Aspect, act_aspect, act_aspects
 from bot.domain.text import clean, squash
 from bot.domain.vocabulary import CATEGORIES, CUE_SECTIONS, Entry, Vocabulary, load_vocabulary
 
@@ -88,6 +88,7 @@ class Classification(NamedTuple):
     plates: tuple[str, ...]
     police_called: bool  # the text says 112/101/the police was called or informed
     score: float  # evidence for the category (or off-topic kind, or follow-up) chosen
+    decided_by: str = "terms"  # "terms", or "model" where the statistical layer spoke
 
 
 @dataclass(slots=True)
@@ -250,6 +251,7 @@ class _Scan:
     """
 
     __slots__ = (
+        "_entries",
         "_memoise",
         "_subs",
         "anchors",
@@ -281,6 +283,16 @@ class _Scan:
             ch: (rx.match, [tuple(label(e) for e in group) for group in groups])
             for ch, (rx, groups) in subs.items()
         }
+        self._entries = {ch: (rx.match, groups) for ch, (rx, groups) in subs.items()}
+
+    def entries(self, text: str, start: int) -> tuple[tuple[Entry, ...], int]:
+        """The vocabulary entries of the term matched at `start`, and where it ends (for
+        explanations; `identify` is the fast path)."""
+        sub = self._entries.get(text[start])
+        hit = sub[0](text, start) if sub else None
+        if sub is None or hit is None or hit.lastindex is None:
+            return (), start
+        return sub[1][hit.lastindex], hit.end()
 
     def identify(self, text: str, start: int, key: str) -> tuple[_Label, ...]:
         """Labels of the term matched at `start`; `key` is the hit plus the next character."""
@@ -309,6 +321,7 @@ class Classifier:
         self._urgent_by_default = vocabulary.urgent_by_default
         self._ongoing = vocabulary.ongoing
         self._model = model
+        self._live_by_tense = vocabulary.live_by_tense
 
     def __call__(self, text: str) -> Classification:
         return self.classify(text)
@@ -355,10 +368,8 @@ class Classifier:
         # or closing message ("brand is geblust", "update: ...") reports no new incident.
         needed = 1.0 if cues[_URGENT] >= self._threshold else self._threshold
         if category is not None and best >= needed and cues[_RESOLVED] < self._threshold:
-            if acts:
-                live, over = act_aspects(cleaned, folded, acts)
-                cues[_URGENT] += _LIVE_ACT_WEIGHT * live
-                cues[_PAST] += _PAST_ACT_WEIGHT * (over and not live)
+            if acts and category in self._live_by_tense:
+                self._weigh_tense(cues, category, *act_aspects_at(cleaned, folded, acts))
             return Classification(
                 category=category,
                 urgent=self._urgent(category, cues),
@@ -389,10 +400,10 @@ class Classifier:
         if opinion is not None and cues[_RESOLVED] < self._threshold:
             if opinion.label in _RANK and opinion.probability >= _MODEL_CATEGORY_P:
                 # No term said enough, but the message reads like reports of this kind.
-                words = _WORDS.findall(cleaned)
-                live, over = act_aspect(words, list(range(len(words))))
-                cues[_URGENT] += _LIVE_ACT_WEIGHT * live
-                cues[_PAST] += _PAST_ACT_WEIGHT * (over and not live)
+                if opinion.label in self._live_by_tense:
+                    words = _WORDS.findall(cleaned)
+                    aspects = act_aspect(words, list(range(len(words))))
+                    self._weigh_tense(cues, opinion.label, *aspects)
                 return Classification(
                     category=opinion.label,
                     urgent=self._urgent(opinion.label, cues),
@@ -401,9 +412,20 @@ class Classifier:
                     plates=plates,
                     police_called=police_called,
                     score=opinion.probability,
+                    decided_by="model",
                 )
             if off_topic and opinion.probabilities[OFF_TOPIC] < _MODEL_OFF_TOPIC_P:
-                off_topic = False  # a reminder for a real report hurts more than none
+                # A reminder for a real report hurts more than none.
+                return Classification(
+                    category=None,
+                    urgent=False,
+                    off_topic=False,
+                    off_topic_kind=None,
+                    plates=plates,
+                    police_called=police_called,
+                    score=1.0 - opinion.probabilities[OFF_TOPIC],
+                    decided_by="model",
+                )
         return Classification(
             category=None,
             urgent=False,
@@ -413,6 +435,63 @@ class Classifier:
             police_called=police_called,
             score=off_score if off_topic else on_topic,
         )
+
+    def explain(self, text: str, ngrams: int = 8) -> dict[str, Any]:
+        """What decided the verdict on `text`: the vocabulary terms that matched (with
+        their section, weight and file), the tense of the act words, and the model's
+        opinion with the character n-grams that weighed most. For `classify --explain`;
+        slower than `classify` and not used on the live path.
+        """
+        verdict = self.classify(text)
+        cleaned = clean(text[:MAX_CHARS])
+        folded = " " + squash(cleaned)
+        terms: list[dict[str, Any]] = []
+        acts: list[int] = []
+        for scan in self._scans:
+            for m in scan.finditer(folded):
+                start = m.start() + scan.lead
+                if not scan.lead and _at_word_start(folded, start):
+                    continue
+                entries, end = scan.entries(folded, start)
+                for entry in entries:
+                    section = entry.concern
+                    if entry.label:
+                        section += "." + entry.label
+                        acts += [start] if entry.concern == "category" else []
+                    terms.append(
+                        {
+                            "text": folded[start:end].strip(),
+                            "term": entry.text,
+                            "section": section,
+                            "weight": entry.weight,
+                            "file": entry.source,
+                        }
+                    )
+        words = _WORDS.findall(cleaned)
+        indices = _word_indices(folded, acts, len(words))
+        tense = act_aspects(words, indices if verdict.decided_by == "terms" else range(len(words)))
+        explanation: dict[str, Any] = {
+            "decided_by": verdict.decided_by,
+            "terms": terms,
+            "tense": [{"word": w, "aspect": a.value} for w, a in tense if a is not Aspect.UNKNOWN],
+            "model": None,
+        }
+        if self._model is not None:
+            opinion = self._model.opinion(folded, explain=ngrams)
+            explanation["model"] = {
+                "label": opinion.label,
+                "probability": round(opinion.probability, 3),
+                "ngrams": [{"ngram": g, "weight": w} for g, w in opinion.evidence],
+            }
+        return explanation
+
+    def _weigh_tense(self, cues: dict[int, float], category: str, live: bool, over: bool) -> None:
+        """Add the tense of the act to the cues: a present act counts like "nu", a past
+        one (for categories that are not live by default) against urgency."""
+        if live:
+            cues[_URGENT] += _LIVE_ACT_WEIGHT
+        elif over and category not in self._urgent_by_default:
+            cues[_PAST] += _PAST_ACT_WEIGHT
 
     def _urgent(self, category: str, cues: Mapping[int, float]) -> bool:
         """Live now, as opposed to reported afterwards or already over."""
@@ -424,20 +503,24 @@ class Classifier:
         return live >= self._threshold and live > past
 
 
-def act_aspects(cleaned: str, folded: str, starts: Iterable[int]) -> tuple[bool, bool]:
+def act_aspects_at(cleaned: str, folded: str, starts: Iterable[int]) -> tuple[bool, bool]:
     """Whether any act word at `starts` (offsets in `folded`) is live, and whether any is
-    over (see `bot.domain.tense.act_aspect`).
+    over (see `bot.domain.tense.act_aspect`)."""
+    words = _WORDS.findall(cleaned)
+    return act_aspect(words, _word_indices(folded, starts, len(words)))
+
+
+def _word_indices(folded: str, starts: Iterable[int], count: int) -> list[int]:
+    """Indices of the words of `cleaned` (`count` of them) at offsets `starts` of `folded`.
 
     Tense needs the words as typed, not their squashed matching form ("slaat", not
     "slat"): squashing only shortens letter runs, so the n-th word of `folded` is the n-th
     word of `cleaned`.
     """
     folded_starts = [m.start() for m in _WORDS.finditer(folded)]
-    words = _WORDS.findall(cleaned)
-    if len(words) != len(folded_starts):
-        return False, False  # a character that squashing merged: no tense, no guess
-    acts = sorted({bisect_right(folded_starts, start) - 1 for start in starts} - {-1})
-    return act_aspect(words, acts)
+    if len(folded_starts) != count:
+        return []  # a character that squashing merged: no tense rather than a wrong one
+    return sorted({bisect_right(folded_starts, start) - 1 for start in starts} - {-1})
 
 
 def _scans(matcher: _Matcher) -> tuple[_Scan, ...]:

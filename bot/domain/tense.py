@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import simplemma
 
-__all__ = ["Aspect", "act_aspect", "aspect"]
+__all__ = ["Aspect", "act_aspect", "act_aspects", "aspect"]
 
 
 class Aspect(Enum):
@@ -43,6 +43,8 @@ _PREFIX_PARTICIPLE = re.compile(r"^(?:be|ver|ont|her|mis)[a-z]{2,}d$")
 _ENGLISH_PAST = re.compile(r"^[a-z]{3,}ed$")
 _ENGLISH_PROGRESSIVE = re.compile(r"^[a-z]{2,}[^aeiou]ing$")
 _WORD = re.compile(r"[a-z]+")
+# "een brandende auto", "rennende jongens": the Dutch present participle.
+_PRESENT_PARTICIPLE = re.compile(r"^[a-z]{3,}[^aeiou]ende?$")
 
 
 @lru_cache(maxsize=8192)
@@ -53,7 +55,7 @@ def aspect(word: str) -> Aspect:
     """
     if not _WORD.fullmatch(word) or len(word) < 3:
         return Aspect.UNKNOWN
-    if _ENGLISH_PROGRESSIVE.match(word):
+    if _ENGLISH_PROGRESSIVE.match(word) or _PRESENT_PARTICIPLE.match(word):
         return Aspect.LIVE
     if _PARTICLE_PARTICIPLE.match(word) or _ENGLISH_PAST.match(word):
         return Aspect.OVER
@@ -104,23 +106,34 @@ def _progressive(words: list[str], i: int) -> bool:
     return False
 
 
-def act_aspect(words: list[str], acts: list[int]) -> tuple[bool, bool]:
-    """Whether any act word (indices into `words`, the message's lower-case words) is
-    live, and whether any is over.
-    """
-    live = over = False
-    for i in acts:
+def _live_in_context(words: list[str], i: int, found: Aspect) -> bool:
+    """A participle after "wordt" is a passive present; an infinitive-like form is live
+    after a plural subject, in a progressive, or after a verb of perception."""
+    before = words[max(0, i - _WINDOW) : i]
+    if found is Aspect.OVER:
+        return bool(_PASSIVE.intersection(before))
+    if found is Aspect.UNKNOWN:
         word = words[i]
-        before = words[max(0, i - _WINDOW) : i]
-        found = Aspect.UNKNOWN if word in _ING_NOUNS else aspect(word)
-        if found is Aspect.OVER and _PASSIVE.intersection(before):
-            found = Aspect.LIVE
-        elif found is Aspect.UNKNOWN and (
+        return (
             _plural_present(before[-1] if before else "", word)
             or _progressive(words, i)
-            or (word.endswith("en") and _PERCEPTION.intersection(before))
-        ):
-            found = Aspect.LIVE
-        live |= found is Aspect.LIVE
-        over |= found is Aspect.OVER
-    return live, over
+            or (word.endswith("en") and bool(_PERCEPTION.intersection(before)))
+        )
+    return False
+
+
+def act_aspects(words: list[str], acts: list[int]) -> list[tuple[str, Aspect]]:
+    """Each act word (indices into `words`, the message's lower-case words) with its
+    aspect in context."""
+    found = []
+    for i in acts:
+        word = words[i]
+        own = Aspect.UNKNOWN if word in _ING_NOUNS else aspect(word)
+        found.append((word, Aspect.LIVE if _live_in_context(words, i, own) else own))
+    return found
+
+
+def act_aspect(words: list[str], acts: list[int]) -> tuple[bool, bool]:
+    """Whether any act word is live, and whether any is over (see `act_aspects`)."""
+    aspects = {a for _, a in act_aspects(words, acts)}
+    return Aspect.LIVE in aspects, Aspect.OVER in aspects
