@@ -579,11 +579,13 @@ def classifier_for(directory: Path | None = None) -> Classifier:
 
 
 def to_contract(message_id: Any, c: Classification) -> dict[str, Any]:
-    """The `buurtbot classify` output object for one message (DESIGN.md section 2)."""
+    """The `buurtbot classify` output object for one message (DESIGN.md section 2), plus
+    `police_called` (an extension: the writer says 112/101/the police was called)."""
     return {
         "id": message_id,
         "category": c.category,
         "urgent": c.urgent,
         "off_topic": c.off_topic,
         "plates": list(c.plates),
+        "police_called": c.police_called,
     }

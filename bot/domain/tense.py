@@ -86,6 +86,7 @@ _POSTURE = frozenset(
     ("staat", "staan", "zit", "zitten", "ligt", "liggen", "loopt", "lopen", "hangt", "hangen")
 )
 _WINDOW = 6  # words an auxiliary may stand before the verb it belongs to
+_TE_WINDOW = 10  # "staat [een man met een koevoet aan de kelderdeur] te wrikken"
 _ING_NOUNS = frozenset(("phishing", "spoofing", "evening", "morning", "building", "parking"))
 
 
@@ -93,7 +94,7 @@ def _plural_present(previous: str, word: str) -> bool:
     return (
         word.endswith("en")
         and len(word) > 4
-        and (previous in _PLURAL_SUBJECTS or (len(previous) > 4 and previous.endswith("en")))
+        and (previous in _PLURAL_SUBJECTS or (len(previous) > 4 and previous.endswith(("en", "s"))))
     )
 
 
@@ -102,7 +103,7 @@ def _progressive(words: list[str], i: int) -> bool:
     if i >= 2 and words[i - 2] == "aan" and words[i - 1] in ("het", "t"):
         return True
     if i >= 1 and words[i - 1] == "te":
-        return any(w in _POSTURE for w in words[max(0, i - 2 - _WINDOW) : i - 1])
+        return any(w in _POSTURE for w in words[max(0, i - 1 - _TE_WINDOW) : i - 1])
     return False
 
 
@@ -134,6 +135,11 @@ def act_aspects(words: list[str], acts: list[int]) -> list[tuple[str, Aspect]]:
 
 
 def act_aspect(words: list[str], acts: list[int]) -> tuple[bool, bool]:
-    """Whether any act word is live, and whether any is over (see `act_aspects`)."""
+    """Whether any act word is live, and whether any is over (see `act_aspects`).
+
+    A progressive ("staat aan de deur te wrikken", "zijn aan het vechten") is live
+    whichever verb it has: the act word may be a noun ("koevoet") next to it.
+    """
     aspects = {a for _, a in act_aspects(words, acts)}
-    return Aspect.LIVE in aspects, Aspect.OVER in aspects
+    live = Aspect.LIVE in aspects or any(_progressive(words, i) for i in range(len(words)))
+    return live, Aspect.OVER in aspects
