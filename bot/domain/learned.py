@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["MODEL_PATH", "LearnedModel", "Opinion", "features", "load_model"]
+__all__ = [
+    "MODEL_PATH",
+    "LearnedModel",
+    "Opinion",
+    "features",
+    "load_model",
+    "word_features",
+]
 
 MODEL_PATH = Path(__file__).with_name("learned_model.json")
 NGRAMS = (3, 5)  # character n-gram lengths, within words padded with a space each side
@@ -35,17 +42,22 @@ def features(folded: str) -> set[str]:
     never span two words, which keeps the feature set of a message small.
     """
     found: set[str] = set()
-    low, high = NGRAMS
-    for word in folded.split():
-        word = "".join(ch for ch in word if ch.isalnum())
-        if not word:
-            continue
-        padded = f" {word} "
-        size = len(padded)
-        for n in range(low, min(high, size) + 1):
-            for i in range(size - n + 1):
-                found.add(padded[i : i + n])
+    for word in set(folded.split()):
+        found.update(word_features(word))
     return found
+
+
+def word_features(word: str) -> tuple[str, ...]:
+    """The n-grams of one word (its letters and digits only)."""
+    word = "".join(ch for ch in word if ch.isalnum())
+    if not word:
+        return ()
+    padded = f" {word} "
+    size = len(padded)
+    low, high = NGRAMS
+    return tuple(
+        padded[i : i + n] for n in range(low, min(high, size) + 1) for i in range(size - n + 1)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +81,17 @@ class LearnedModel:
         self.weights = {
             gram: tuple((int(i), float(w)) for i, w in pairs) for gram, pairs in weights.items()
         }
+        # The weighted n-grams of a word, remembered: words recur from message to message,
+        # and cutting a word into n-grams costs more than scoring them.
+        self._known = lru_cache(maxsize=32768)(self._known_grams)
+
+    def _known_grams(self, word: str) -> frozenset[str]:
+        return frozenset(g for g in word_features(word) if g in self.weights)
 
     def opinion(self, folded: str, explain: int = 0) -> Opinion:
-        grams = [g for g in features(folded) if g in self.weights]
+        grams: set[str] = set()
+        for word in set(folded.split()):
+            grams |= self._known(word)
         scores = list(self.bias)
         for gram in grams:
             for index, weight in self.weights[gram]:
