@@ -311,7 +311,11 @@ class _Scan:
 class Classifier:
     """Classifies message bodies with one vocabulary; build once, call for every message."""
 
-    def __init__(self, vocabulary: Vocabulary, model: LearnedModel | None = None) -> None:
+    def __init__(
+        self, vocabulary: Vocabulary, model: LearnedModel | None = None, *, tense: bool = True
+    ) -> None:
+        """`model`: the statistical layer (None: terms alone); `tense`: read the tense of
+        act words for urgency (off only to measure what it adds)."""
         self.vocabulary = vocabulary
         entries = vocabulary.entries
         topic = _Matcher(e for e in entries if e.concern in ("category", "off_topic"))
@@ -321,7 +325,7 @@ class Classifier:
         self._urgent_by_default = vocabulary.urgent_by_default
         self._ongoing = vocabulary.ongoing
         self._model = model
-        self._live_by_tense = vocabulary.live_by_tense
+        self._live_by_tense = vocabulary.live_by_tense if tense else frozenset()
 
     def __call__(self, text: str) -> Classification:
         return self.classify(text)

@@ -38,11 +38,13 @@ def label(row: dict) -> str:
     return OFF_TOPIC if row["off_topic"] else ON_TOPIC
 
 
-def build() -> dict[str, object]:
+def build(rows: list[dict] | None = None) -> dict[str, object]:
+    """The model's JSON data, trained on `rows` (default: the tuning split)."""
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    rows = load_splits()[TUNING]
+    if rows is None:
+        rows = load_splits()[TUNING]
     vectorizer = CountVectorizer(
         analyzer=lambda text: sorted(features(" " + matching_form(text))), binary=True
     )
