@@ -17,7 +17,8 @@ The labelled data is split before any tuning (see `load_splits`):
   while looking at these misses.
 * ``own_heldout``: the other half of ``eval_messages_own2.jsonl``, same author.
 * ``independent``: ``heldout_independent.jsonl``, written by someone who never saw
-  the vocabulary (reported when present).
+  the vocabulary (reported when present), less the few messages whose text is also in
+  the tuning split.
 
 Held-out misses are never printed: `format_report` lists misses only when asked, and
 `main` asks only for the tuning split. The gap (tuning minus held-out) is the
@@ -144,7 +145,10 @@ def load_splits() -> dict[str, list[dict[str, Any]]]:
         OWN_HELDOUT: [r for r in second if heldout_half(r["id"])],
     }
     if INDEPENDENT_PATH.exists():
-        splits[INDEPENDENT] = load_rows(INDEPENDENT_PATH)
+        # A message that is also in the tuning split (a "👍", an "ok") was seen by the model
+        # in training: it cannot measure generalisation, so it is left out.
+        seen = {r["text"] for r in splits[TUNING]}
+        splits[INDEPENDENT] = [r for r in load_rows(INDEPENDENT_PATH) if r["text"] not in seen]
     return splits
 
 

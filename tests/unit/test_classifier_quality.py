@@ -97,20 +97,22 @@ def test_set_is_large_enough_with_unique_ids(rows):
 
 
 def test_rows_follow_the_contract(labelled):
+    # Failures name the row id only: a held-out row's text must never be printed.
     for r in labelled:
-        assert KEYS <= set(r) <= KEYS | OPTIONAL_KEYS, r
-        assert isinstance(r.get("police_called", False), bool), r
-        assert isinstance(r["id"], str) and r["id"], r
-        assert isinstance(r["text"], str) and r["text"].strip(), r
-        assert r["category"] is None or r["category"] in CATEGORIES, r
-        assert isinstance(r["urgent"], bool), r
-        assert isinstance(r["off_topic"], bool), r
-        assert isinstance(r["plates"], list), r
+        i = r.get("id")
+        assert KEYS <= set(r) <= KEYS | OPTIONAL_KEYS, i
+        assert isinstance(r.get("police_called", False), bool), i
+        assert isinstance(r["id"], str) and r["id"], i
+        assert isinstance(r["text"], str) and r["text"].strip(), i
+        assert r["category"] is None or r["category"] in CATEGORIES, i
+        assert isinstance(r["urgent"], bool), i
+        assert isinstance(r["off_topic"], bool), i
+        assert isinstance(r["plates"], list), i
         # consistency of the labels themselves
         if r["category"] is not None:
-            assert not r["off_topic"], f"an incident is never off-topic: {r['id']}"
+            assert not r["off_topic"], f"an incident is never off-topic: {i}"
         else:
-            assert not r["urgent"], f"a non-incident is never urgent: {r['id']}"
+            assert not r["urgent"], f"a non-incident is never urgent: {i}"
 
 
 def test_plates_are_in_normal_form_and_occur_in_the_text(labelled):
@@ -138,11 +140,13 @@ def test_every_category_and_kind_is_covered(rows):
 
 
 def test_splits_are_disjoint_and_the_own_heldout_half_is_large_enough():
+    # Counts only in the messages: held-out texts must never be printed.
     splits = load_splits()
     ids = [r["id"] for rows in splits.values() for r in rows]
     texts = [r["text"] for rows in splits.values() for r in rows]
-    assert len(ids) == len(set(ids)), "a row in two splits"
-    assert len(texts) == len(set(texts)), "the same text in two splits"
+    assert len(ids) == len(set(ids)), f"{len(ids) - len(set(ids))} ids in two splits"
+    shared = len(texts) - len(set(texts))
+    assert shared == 0, f"{shared} texts in two splits"
     assert len(splits[TUNING]) + len(splits[OWN_HELDOUT]) >= 1000
     assert len(splits[OWN_HELDOUT]) >= 250
 
@@ -170,15 +174,24 @@ def test_the_stored_model_is_a_fresh_build_of_the_tuning_split():
 # urgent precision and recall 0.90, off-topic precision 0.97, plates 0.98.
 FLOORS = {
     OWN_HELDOUT: {
-        "category_accuracy": 0.83,  # MEASURED 0.853, target 0.93
-        "macro_f1": 0.83,  # MEASURED 0.858, target 0.92
+        "category_accuracy": 0.83,  # MEASURED 0.856, target 0.93
+        "macro_f1": 0.84,  # MEASURED 0.863, target 0.92
         "urgent_precision": 0.90,
-        "urgent_recall": 0.80,  # MEASURED 0.826, target 0.90
+        "urgent_recall": 0.84,  # MEASURED 0.860, target 0.90
+        "off_topic_precision": 0.97,
+        "plates": 0.98,
+    },
+    INDEPENDENT: {
+        "category_accuracy": 0.85,  # MEASURED 0.867, target 0.93
+        "macro_f1": 0.84,  # MEASURED 0.859, target 0.92
+        "urgent_precision": 0.90,
+        "urgent_recall": 0.82,  # MEASURED 0.847, target 0.90
         "off_topic_precision": 0.97,
         "plates": 0.98,
     },
 }
-GAP_CEILING = {OWN_HELDOUT: 0.11}  # MEASURED 0.088, target MAX_GAP (0.03)
+# MEASURED 0.081 and 0.085 (0.037 and 0.041 against the 5-fold tuning figure), target 0.03
+GAP_CEILING = {OWN_HELDOUT: 0.10, INDEPENDENT: 0.10}
 
 
 def _figures(report: Report) -> dict[str, float]:
