@@ -6,6 +6,11 @@ situational cues ("nu", "vannacht", "112 gebeld"). Terms are merged into a trie 
 regex engine branches on characters rather than trying hundreds of words at each
 position. A match consumes its text, which lets a specific phrase ("auto gestolen") win
 over the vaguer term inside it ("gestolen").
+
+Urgency also reads the tense of the words that named the act (bot.domain.tense): "een man
+bedreigt" is live without a "nu". Where no term says enough, a statistical layer trained
+on the tuning split (bot.domain.learned) gives its opinion; `Classifier.explain` shows
+which terms, tenses and n-grams decided.
 """
 
 from __future__ import annotations
