@@ -76,6 +76,7 @@ _WORDS = re.compile(r"\w+")
 # "off topic" less than this probability.
 _MODEL_CATEGORY_P = 0.5
 _MODEL_OFF_TOPIC_P = 0.4
+_DECISIVE = 3.0  # a term of this weight ("decisive on its own") is never vetoed
 
 
 class Classification(NamedTuple):
@@ -423,7 +424,11 @@ class Classifier:
                     score=opinion.probability,
                     decided_by="model",
                 )
-            if off_topic and opinion.probabilities[OFF_TOPIC] < _MODEL_OFF_TOPIC_P:
+            if (
+                off_topic
+                and off_score < _DECISIVE
+                and opinion.probabilities[OFF_TOPIC] < _MODEL_OFF_TOPIC_P
+            ):
                 # A reminder for a real report hurts more than none.
                 return Classification(
                     category=None,

@@ -14,6 +14,7 @@ import pytest
 from bot.domain.classifier import Classifier, classifier_for, classify
 from bot.domain.tense import Aspect, act_aspect, aspect
 from bot.domain.vocabulary import load_vocabulary
+from bot.resources import config_dir
 
 # --------------------------------------------------------------------------- live acts without "nu"
 
@@ -214,3 +215,18 @@ def test_without_the_model_the_rules_work_alone():
     verdict = rules_only.classify("Inbraak bij de buren, de achterdeur is geforceerd")
     assert verdict.category == "burglary"
     assert rules_only.explain("Dank je!")["model"] is None
+
+
+def test_a_decisive_local_term_wins_over_the_model(tmp_path):
+    # The model vetoes a weak off-topic verdict, but never a municipality's own decisive
+    # (weight 3) term in local.toml.
+    text = "Iemand zin in een potje jeu de boules bij de sporthal vanavond"
+    assert not classify(text).off_topic  # the shipped vocabulary is unsure; the model vetoes
+    shipped = config_dir() / "vocabulary"
+    for f in shipped.glob("*.toml"):
+        (tmp_path / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "local.toml").write_text(
+        '[off_topic.social_event]\n"jeu de boules" = 3\n', encoding="utf-8"
+    )
+    local = classifier_for(tmp_path).classify(text)
+    assert local.off_topic and local.off_topic_kind == "social_event"
