@@ -379,7 +379,7 @@ class Classifier:
         needed = 1.0 if cues[_URGENT] >= self._threshold else self._threshold
         if category is not None and best >= needed and cues[_RESOLVED] < self._threshold:
             if acts and category in self._live_by_tense:
-                self._weigh_tense(cues, category, *act_aspects_at(cleaned, folded, acts))
+                self._weigh_tense(cues, category, *_act_aspects_at(cleaned, folded, acts))
             return Classification(
                 category=category,
                 urgent=self._urgent(category, cues),
@@ -483,7 +483,9 @@ class Classifier:
                     )
         words = _WORDS.findall(cleaned)
         indices = _word_indices(folded, acts, len(words))
-        tense = act_aspects(words, indices if verdict.decided_by == "terms" else range(len(words)))
+        tense = act_aspects(
+            words, indices if verdict.decided_by == "terms" else list(range(len(words)))
+        )
         explanation: dict[str, Any] = {
             "decided_by": verdict.decided_by,
             "terms": terms,
@@ -517,7 +519,7 @@ class Classifier:
         return live >= self._threshold and live > past
 
 
-def act_aspects_at(cleaned: str, folded: str, starts: Iterable[int]) -> tuple[bool, bool]:
+def _act_aspects_at(cleaned: str, folded: str, starts: Iterable[int]) -> tuple[bool, bool]:
     """Whether any act word at `starts` (offsets in `folded`) is live, and whether any is
     over (see `bot.domain.tense.act_aspect`)."""
     words = _WORDS.findall(cleaned)
