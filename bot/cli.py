@@ -46,7 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8008, help="homeserver port on 127.0.0.1")
     dev.add_argument("--language", choices=["nl", "en"], default="nl")
     sub.add_parser("check-config", help="validate the configuration and print it, secrets masked")
-    sub.add_parser("classify", help="classify JSON lines from stdin (see DESIGN.md)")
+    classify = sub.add_parser("classify", help="classify JSON lines from stdin (see DESIGN.md)")
+    classify.add_argument(
+        "--explain",
+        action="store_true",
+        help='add an "explain" object per line: the terms, tense and model n-grams that decided',
+    )
     export = sub.add_parser(
         "export", help="export incidents, moderation, rooms or members as CSV or JSON"
     )
@@ -82,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "classify":
         from bot.classify_cli import run_classify
 
-        return run_classify(sys.stdin, sys.stdout)
+        return run_classify(sys.stdin, sys.stdout, explain=args.explain)
     if args.command == "check-config":
         settings = _settings(args.config)
         print(json.dumps(settings.masked(), indent=2, ensure_ascii=False, default=str))

@@ -6,11 +6,17 @@ situational cues ("nu", "vannacht", "112 gebeld"). Terms are merged into a trie 
 regex engine branches on characters rather than trying hundreds of words at each
 position. A match consumes its text, which lets a specific phrase ("auto gestolen") win
 over the vaguer term inside it ("gestolen").
+
+Urgency also reads the tense of the words that named the act (bot.domain.tense): "een man
+bedreigt" is live without a "nu". Where no term says enough, a statistical layer trained
+on the tuning split (bot.domain.learned) gives its opinion; `Classifier.explain` shows
+which terms, tenses and n-grams decided.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -18,7 +24,9 @@ from itertools import takewhile
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from bot.domain.learned import OFF_TOPIC, LearnedModel, load_model
 from bot.domain.plates import extract_plates_clean
+from bot.domain.tense import Aspect, act_aspect, act_aspects
 from bot.domain.text import clean, squash
 from bot.domain.vocabulary import CATEGORIES, CUE_SECTIONS, Entry, Vocabulary, load_vocabulary
 
@@ -58,6 +66,17 @@ _ALNUM = re.compile(r"[^\W_]")
 _PLATE_WEIGHT = 2.0
 _PLATE_SUSPICION = 1.0
 _EMOJI_WEIGHT = 2.0
+# The tense of the act (see bot.domain.tense): a present form is as good as "nu"; a past
+# form or participle weighs against urgency, less than a past-time cue ("vannacht").
+_LIVE_ACT_WEIGHT = 2.0
+_PAST_ACT_WEIGHT = 1.0
+_WORDS = re.compile(r"\w+")
+# The statistical layer (bot.domain.learned) speaks only where the terms are silent: it
+# names a category when it is this sure, and vetoes an off-topic verdict when it gives
+# "off topic" less than this probability.
+_MODEL_CATEGORY_P = 0.5
+_MODEL_OFF_TOPIC_P = 0.4
+_DECISIVE = 3.0  # a term of this weight ("decisive on its own") is never vetoed
 
 
 class Classification(NamedTuple):
@@ -75,6 +94,7 @@ class Classification(NamedTuple):
     plates: tuple[str, ...]
     police_called: bool  # the text says 112/101/the police was called or informed
     score: float  # evidence for the category (or off-topic kind, or follow-up) chosen
+    decided_by: str = "terms"  # "terms", or "model" where the statistical layer spoke
 
 
 @dataclass(slots=True)
@@ -237,6 +257,7 @@ class _Scan:
     """
 
     __slots__ = (
+        "_entries",
         "_memoise",
         "_subs",
         "anchors",
@@ -268,6 +289,16 @@ class _Scan:
             ch: (rx.match, [tuple(label(e) for e in group) for group in groups])
             for ch, (rx, groups) in subs.items()
         }
+        self._entries = {ch: (rx.match, groups) for ch, (rx, groups) in subs.items()}
+
+    def entries(self, text: str, start: int) -> tuple[tuple[Entry, ...], int]:
+        """The vocabulary entries of the term matched at `start`, and where it ends (for
+        explanations; `identify` is the fast path)."""
+        sub = self._entries.get(text[start])
+        hit = sub[0](text, start) if sub else None
+        if sub is None or hit is None or hit.lastindex is None:
+            return (), start
+        return sub[1][hit.lastindex], hit.end()
 
     def identify(self, text: str, start: int, key: str) -> tuple[_Label, ...]:
         """Labels of the term matched at `start`; `key` is the hit plus the next character."""
@@ -286,7 +317,11 @@ class _Scan:
 class Classifier:
     """Classifies message bodies with one vocabulary; build once, call for every message."""
 
-    def __init__(self, vocabulary: Vocabulary) -> None:
+    def __init__(
+        self, vocabulary: Vocabulary, model: LearnedModel | None = None, *, tense: bool = True
+    ) -> None:
+        """`model`: the statistical layer (None: terms alone); `tense`: read the tense of
+        act words for urgency (off only to measure what it adds)."""
         self.vocabulary = vocabulary
         entries = vocabulary.entries
         topic = _Matcher(e for e in entries if e.concern in ("category", "off_topic"))
@@ -295,6 +330,8 @@ class Classifier:
         self._threshold = vocabulary.threshold
         self._urgent_by_default = vocabulary.urgent_by_default
         self._ongoing = vocabulary.ongoing
+        self._model = model
+        self._live_by_tense = vocabulary.live_by_tense if tense else frozenset()
 
     def __call__(self, text: str) -> Classification:
         return self.classify(text)
@@ -306,6 +343,7 @@ class Classifier:
         kinds: dict[str, float] = {}
         cues = _NO_CUES.copy()
         tallies = (categories, kinds, cues)
+        acts: list[int] = []  # where category terms matched: the words naming the act
         ascii_text = folded.isascii()
         for scan in self._scans:
             anchors = scan.ascii_anchors if ascii_text else scan.anchors
@@ -323,6 +361,8 @@ class Classifier:
                 for tally, label, weight in labels:
                     scores = tallies[tally]
                     scores[label] = scores.get(label, 0.0) + weight
+                    if tally == _CATEGORY_TALLY:
+                        acts.append(start)
         plates = extract_plates_clean(cleaned)
         police_called = cues[_POLICE] > 0
         if plates:
@@ -338,6 +378,8 @@ class Classifier:
         # or closing message ("brand is geblust", "update: ...") reports no new incident.
         needed = 1.0 if cues[_URGENT] >= self._threshold else self._threshold
         if category is not None and best >= needed and cues[_RESOLVED] < self._threshold:
+            if acts and category in self._live_by_tense:
+                self._weigh_tense(cues, category, *_act_aspects_at(cleaned, folded, acts))
             return Classification(
                 category=category,
                 urgent=self._urgent(category, cues),
@@ -364,6 +406,40 @@ class Classifier:
             + (_PLATE_WEIGHT if plates else 0.0)
         )
         off_topic = off_score > on_topic or on_topic == 0
+        opinion = self._model.opinion(folded) if self._model is not None else None
+        if opinion is not None and cues[_RESOLVED] < self._threshold:
+            if opinion.label in _RANK and opinion.probability >= _MODEL_CATEGORY_P:
+                # No term said enough, but the message reads like reports of this kind.
+                if opinion.label in self._live_by_tense:
+                    words = _WORDS.findall(cleaned)
+                    aspects = act_aspect(words, list(range(len(words))))
+                    self._weigh_tense(cues, opinion.label, *aspects)
+                return Classification(
+                    category=opinion.label,
+                    urgent=self._urgent(opinion.label, cues),
+                    off_topic=False,
+                    off_topic_kind=None,
+                    plates=plates,
+                    police_called=police_called,
+                    score=opinion.probability,
+                    decided_by="model",
+                )
+            if (
+                off_topic
+                and off_score < _DECISIVE
+                and opinion.probabilities[OFF_TOPIC] < _MODEL_OFF_TOPIC_P
+            ):
+                # A reminder for a real report hurts more than none.
+                return Classification(
+                    category=None,
+                    urgent=False,
+                    off_topic=False,
+                    off_topic_kind=None,
+                    plates=plates,
+                    police_called=police_called,
+                    score=1.0 - opinion.probabilities[OFF_TOPIC],
+                    decided_by="model",
+                )
         return Classification(
             category=None,
             urgent=False,
@@ -374,6 +450,65 @@ class Classifier:
             score=off_score if off_topic else on_topic,
         )
 
+    def explain(self, text: str, ngrams: int = 8) -> dict[str, Any]:
+        """What decided the verdict on `text`: the vocabulary terms that matched (with
+        their section, weight and file), the tense of the act words, and the model's
+        opinion with the character n-grams that weighed most. For `classify --explain`;
+        slower than `classify` and not used on the live path.
+        """
+        verdict = self.classify(text)
+        cleaned = clean(text[:MAX_CHARS])
+        folded = " " + squash(cleaned)
+        terms: list[dict[str, Any]] = []
+        acts: list[int] = []
+        for scan in self._scans:
+            for m in scan.finditer(folded):
+                start = m.start() + scan.lead
+                if not scan.lead and _at_word_start(folded, start):
+                    continue
+                entries, end = scan.entries(folded, start)
+                for entry in entries:
+                    section = entry.concern
+                    if entry.label:
+                        section += "." + entry.label
+                        acts += [start] if entry.concern == "category" else []
+                    terms.append(
+                        {
+                            "text": folded[start:end].strip(),
+                            "term": entry.text,
+                            "section": section,
+                            "weight": entry.weight,
+                            "file": entry.source,
+                        }
+                    )
+        words = _WORDS.findall(cleaned)
+        indices = _word_indices(folded, acts, len(words))
+        tense = act_aspects(
+            words, indices if verdict.decided_by == "terms" else list(range(len(words)))
+        )
+        explanation: dict[str, Any] = {
+            "decided_by": verdict.decided_by,
+            "terms": terms,
+            "tense": [{"word": w, "aspect": a.value} for w, a in tense if a is not Aspect.UNKNOWN],
+            "model": None,
+        }
+        if self._model is not None:
+            opinion = self._model.opinion(folded, explain=ngrams)
+            explanation["model"] = {
+                "label": opinion.label,
+                "probability": round(opinion.probability, 3),
+                "ngrams": [{"ngram": g, "weight": w} for g, w in opinion.evidence],
+            }
+        return explanation
+
+    def _weigh_tense(self, cues: dict[int, float], category: str, live: bool, over: bool) -> None:
+        """Add the tense of the act to the cues: a present act counts like "nu", a past
+        one (for categories that are not live by default) against urgency."""
+        if live:
+            cues[_URGENT] += _LIVE_ACT_WEIGHT
+        elif over and category not in self._urgent_by_default:
+            cues[_PAST] += _PAST_ACT_WEIGHT
+
     def _urgent(self, category: str, cues: Mapping[int, float]) -> bool:
         """Live now, as opposed to reported afterwards or already over."""
         if cues[_RESOLVED] > 0:
@@ -382,6 +517,26 @@ class Classifier:
         if category in self._urgent_by_default:
             return category in self._ongoing or past <= live
         return live >= self._threshold and live > past
+
+
+def _act_aspects_at(cleaned: str, folded: str, starts: Iterable[int]) -> tuple[bool, bool]:
+    """Whether any act word at `starts` (offsets in `folded`) is live, and whether any is
+    over (see `bot.domain.tense.act_aspect`)."""
+    words = _WORDS.findall(cleaned)
+    return act_aspect(words, _word_indices(folded, starts, len(words)))
+
+
+def _word_indices(folded: str, starts: Iterable[int], count: int) -> list[int]:
+    """Indices of the words of `cleaned` (`count` of them) at offsets `starts` of `folded`.
+
+    Tense needs the words as typed, not their squashed matching form ("slaat", not
+    "slat"): squashing only shortens letter runs, so the n-th word of `folded` is the n-th
+    word of `cleaned`.
+    """
+    folded_starts = [m.start() for m in _WORDS.finditer(folded)]
+    if len(folded_starts) != count:
+        return []  # a character that squashing merged: no tense rather than a wrong one
+    return sorted({bisect_right(folded_starts, start) - 1 for start in starts} - {-1})
 
 
 def _scans(matcher: _Matcher) -> tuple[_Scan, ...]:
@@ -424,7 +579,7 @@ def _at_word_start(text: str, start: int) -> bool:
 
 @lru_cache(maxsize=1)
 def _default_classifier() -> Classifier:
-    return Classifier(load_vocabulary())
+    return Classifier(load_vocabulary(), load_model())
 
 
 def classify(text: str) -> Classification:
@@ -436,15 +591,17 @@ def classifier_for(directory: Path | None = None) -> Classifier:
     """A classifier for a vocabulary directory; None means the default (cached) one."""
     if directory is None:
         return _default_classifier()
-    return Classifier(load_vocabulary(directory))
+    return Classifier(load_vocabulary(directory), load_model())
 
 
 def to_contract(message_id: Any, c: Classification) -> dict[str, Any]:
-    """The `buurtbot classify` output object for one message (DESIGN.md section 2)."""
+    """The `buurtbot classify` output object for one message (DESIGN.md section 2), plus
+    `police_called` (an extension: the writer says 112/101/the police was called)."""
     return {
         "id": message_id,
         "category": c.category,
         "urgent": c.urgent,
         "off_topic": c.off_topic,
         "plates": list(c.plates),
+        "police_called": c.police_called,
     }

@@ -88,6 +88,7 @@ class Vocabulary:
     urgent_by_default: frozenset[str]
     ongoing: frozenset[str]
     sources: tuple[Path, ...]
+    live_by_tense: frozenset[str] = frozenset(CATEGORIES)
 
 
 def default_directory() -> Path:
@@ -101,7 +102,12 @@ def load_vocabulary(directory: Path | None = None) -> Vocabulary:
     if not files:
         raise VocabularyError(f"{directory}: no vocabulary files (*.toml) found")
     merged: dict[tuple[str, str, str, tuple[str, ...]], Entry] = {}
-    settings: dict[str, Any] = {"threshold": 2.0, "urgent_by_default": [], "ongoing": []}
+    settings: dict[str, Any] = {
+        "threshold": 2.0,
+        "urgent_by_default": [],
+        "ongoing": [],
+        "live_by_tense": list(CATEGORIES),
+    }
     for path in files:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -115,6 +121,7 @@ def load_vocabulary(directory: Path | None = None) -> Vocabulary:
         urgent_by_default=frozenset(settings["urgent_by_default"]),
         ongoing=frozenset(settings["ongoing"]),
         sources=tuple(files),
+        live_by_tense=frozenset(settings["live_by_tense"]),
     )
 
 
@@ -152,7 +159,7 @@ def _merge_settings(where: str, body: dict[str, Any], settings: dict[str, Any]) 
         if key == "threshold":
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise VocabularyError(f"{where}: threshold must be a positive number")
-        elif key in ("urgent_by_default", "ongoing"):
+        elif key in ("urgent_by_default", "ongoing", "live_by_tense"):
             if not isinstance(value, list) or any(v not in CATEGORIES for v in value):
                 raise VocabularyError(f"{where}: {key} must be a list of categories")
         else:

@@ -1,7 +1,10 @@
 """Throughput of the classifier against a naive keyword loop, on one core.
 
 Run: python tests/bench/bench_classify.py [--n 100000] [--repeat 5]
-Targets: >= 50,000 messages/s and >= 10x the naive baseline. The baseline uses the same
+Target: >= 5,000 messages/s for the full classifier (terms, tense and the statistical
+layer); quality comes first since issue 11, and a municipality's chat produces a few
+thousand messages a day. The former targets (>= 50,000 messages/s, >= 10x the naive
+baseline) are still printed, for the terms alone and for the whole. The baseline uses the same
 (full) vocabulary the way a first implementation would: every term tried in turn with `in`
 on the lower-cased text, pattern and proximity terms with re.search. Always exits 0.
 
@@ -22,6 +25,7 @@ import time
 from collections.abc import Callable
 
 from bot.domain.classifier import Classifier
+from bot.domain.learned import load_model
 from bot.domain.vocabulary import Entry, entry_regex, load_vocabulary
 
 _INCIDENT = [
@@ -161,27 +165,36 @@ def main() -> int:
     args = parser.parse_args()
     where = pin_to_one_core()
     vocabulary = load_vocabulary()
-    classifier = Classifier(vocabulary)
+    full = Classifier(vocabulary, load_model())
+    rules = Classifier(vocabulary)
     baseline = naive(vocabulary.entries)
     messages = corpus(args.n)
     naive_messages = messages[: max(1000, args.n // 10)]
     for message in messages[:2000]:  # warm-up: caches, lazily built state, branch history
-        classifier.classify(message)
+        full.classify(message)
+        rules.classify(message)
         baseline(message)
     ours: list[float] = []
+    terms_only: list[float] = []
     theirs: list[float] = []
     for _ in range(max(1, args.repeat)):
-        ours.append(measure(classifier.classify, messages))
+        ours.append(measure(full.classify, messages))
+        terms_only.append(measure(rules.classify, messages))
         theirs.append(measure(baseline, naive_messages))
-    best, best_naive = max(ours), max(theirs)
+    best, best_rules, best_naive = max(ours), max(terms_only), max(theirs)
     ratio = best / best_naive
     print(f"corpus: {len(messages)} messages, {len(vocabulary.entries)} vocabulary entries")
     print(f"timing: {where}, best and median of {len(ours)} passes per side")
     print(f"classifier: {best:,.0f} msg/s (median {statistics.median(ours):,.0f})")
+    print(
+        f"terms only (no model): {best_rules:,.0f} msg/s "
+        f"(median {statistics.median(terms_only):,.0f})"
+    )
     print(f"naive baseline: {best_naive:,.0f} msg/s (median {statistics.median(theirs):,.0f})")
-    print(f"ratio: {ratio:.1f}x")
-    print(f"target >= 50,000 msg/s: {'PASS' if best >= 50_000 else 'FAIL'}")
-    print(f"target >= 10x baseline: {'PASS' if ratio >= 10 else 'FAIL'}")
+    print(f"ratio: {ratio:.1f}x (terms only {best_rules / best_naive:.1f}x)")
+    print(f"target >= 5,000 msg/s: {'PASS' if best >= 5_000 else 'FAIL'}")
+    print(f"former target >= 50,000 msg/s: {'PASS' if best >= 50_000 else 'FAIL'}")
+    print(f"former target >= 10x baseline: {'PASS' if ratio >= 10 else 'FAIL'}")
     return 0
 
 

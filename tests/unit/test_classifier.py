@@ -229,6 +229,7 @@ def test_contract_shape() -> None:
         "urgent": False,
         "off_topic": False,
         "plates": ["SX-914-B"],
+        "police_called": False,
     }
 
 

@@ -1,9 +1,14 @@
-"""Quality floors for the incident classifier, measured on tests/data/eval_messages.jsonl.
+"""Quality floors for the incident classifier, on the held-out splits.
 
-The set is written independently of the classifier. The first group of tests
-checks that the set itself is well-formed (it must pass without a classifier);
-the second runs the classifier and asserts the floors a resident or moderator
-would notice.
+The labelled data is split before tuning (tests/quality/evaluate.py `load_splits`):
+the tuning split may be looked at, the held-out ones only as aggregate figures. The
+first group of tests checks that the sets are well-formed (they must pass without a
+classifier); the second runs the classifier and asserts the floors a resident or
+moderator would notice, on messages nobody tuned the vocabulary or the model to.
+
+Floors are issue 11's targets where the classifier meets them. Where it does not yet,
+the floor is the measured figure minus a small margin (marked MEASURED below), so a
+regression still fails while the miss stays visible in README.md.
 """
 
 from __future__ import annotations
@@ -13,9 +18,24 @@ from collections import Counter
 
 import pytest
 
-from tests.quality.evaluate import CATEGORIES, DEFAULT_PATH, Report, evaluate, load_rows
+from tests.quality.evaluate import (
+    CATEGORIES,
+    DEFAULT_PATH,
+    INDEPENDENT,
+    INDEPENDENT_PATH,
+    MAX_GAP,
+    OWN_HELDOUT,
+    OWN_SECOND_PATH,
+    TUNING,
+    Report,
+    evaluate,
+    gap,
+    load_rows,
+    load_splits,
+)
 
 KEYS = {"id", "text", "category", "urgent", "off_topic", "plates"}
+OPTIONAL_KEYS = {"police_called"}
 PLATE_SHAPE = re.compile(r"^[A-Z0-9]{1,3}-[A-Z0-9]{2,3}-[A-Z0-9]{1,3}$|^[A-Z0-9]{3}-[A-Z0-9]{3}$")
 # Dutch sidecodes 1-14 (L letter, 9 digit) and the Belgian formats, in normal form.
 _SIDECODES = [
@@ -52,9 +72,17 @@ def _valid_plate(plate: str) -> bool:
     return any(p.match(plate) for p in BELGIAN)
 
 
+LABELLED_FILES = [p for p in (DEFAULT_PATH, OWN_SECOND_PATH, INDEPENDENT_PATH) if p.exists()]
+
+
 @pytest.fixture(scope="module")
 def rows() -> list[dict]:
     return load_rows(DEFAULT_PATH)
+
+
+@pytest.fixture(scope="module", params=LABELLED_FILES, ids=lambda p: p.name)
+def labelled(request) -> list[dict]:
+    return load_rows(request.param)
 
 
 # --------------------------------------------------------------------------- the set
@@ -68,24 +96,27 @@ def test_set_is_large_enough_with_unique_ids(rows):
     assert len(set(texts)) == len(texts), "duplicate texts"
 
 
-def test_rows_follow_the_contract(rows):
-    for r in rows:
-        assert set(r) == KEYS, r
-        assert isinstance(r["id"], str) and r["id"], r
-        assert isinstance(r["text"], str) and r["text"].strip(), r
-        assert r["category"] is None or r["category"] in CATEGORIES, r
-        assert isinstance(r["urgent"], bool), r
-        assert isinstance(r["off_topic"], bool), r
-        assert isinstance(r["plates"], list), r
+def test_rows_follow_the_contract(labelled):
+    # Failures name the row id only: a held-out row's text must never be printed.
+    for r in labelled:
+        i = r.get("id")
+        assert KEYS <= set(r) <= KEYS | OPTIONAL_KEYS, i
+        assert isinstance(r.get("police_called", False), bool), i
+        assert isinstance(r["id"], str) and r["id"], i
+        assert isinstance(r["text"], str) and r["text"].strip(), i
+        assert r["category"] is None or r["category"] in CATEGORIES, i
+        assert isinstance(r["urgent"], bool), i
+        assert isinstance(r["off_topic"], bool), i
+        assert isinstance(r["plates"], list), i
         # consistency of the labels themselves
         if r["category"] is not None:
-            assert not r["off_topic"], f"an incident is never off-topic: {r['id']}"
+            assert not r["off_topic"], f"an incident is never off-topic: {i}"
         else:
-            assert not r["urgent"], f"a non-incident is never urgent: {r['id']}"
+            assert not r["urgent"], f"a non-incident is never urgent: {i}"
 
 
-def test_plates_are_in_normal_form_and_occur_in_the_text(rows):
-    for r in rows:
+def test_plates_are_in_normal_form_and_occur_in_the_text(labelled):
+    for r in labelled:
         squashed = re.sub(r"[^A-Z0-9]", "", r["text"].upper())
         assert len(set(r["plates"])) == len(r["plates"]), r["id"]
         for plate in r["plates"]:
@@ -108,6 +139,96 @@ def test_every_category_and_kind_is_covered(rows):
     assert sum(bool(r["plates"]) for r in rows) >= 30
 
 
+def test_splits_are_disjoint_and_the_own_heldout_half_is_large_enough():
+    # Counts only in the messages: held-out texts must never be printed.
+    splits = load_splits()
+    ids = [r["id"] for rows in splits.values() for r in rows]
+    texts = [r["text"] for rows in splits.values() for r in rows]
+    assert len(ids) == len(set(ids)), f"{len(ids) - len(set(ids))} ids in two splits"
+    shared = len(texts) - len(set(texts))
+    assert shared == 0, f"{shared} texts in two splits"
+    assert len(splits[TUNING]) + len(splits[OWN_HELDOUT]) >= 1000
+    assert len(splits[OWN_HELDOUT]) >= 250
+
+
+def test_the_model_was_trained_on_the_tuning_split_only():
+    """The statistical layer must never have seen a held-out row (train_model.py)."""
+    import json
+
+    from bot.domain.learned import MODEL_PATH
+
+    stored = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    assert stored["trained_on"] == f"{TUNING} split, {len(load_splits()[TUNING])} messages"
+
+
+@pytest.mark.slow
+def test_the_stored_model_is_a_fresh_build_of_the_tuning_split():
+    from tests.quality.train_model import main
+
+    assert main(["--check"]) == 0
+
+
+# --------------------------------------------------------------------------- held-out floors
+
+# (measure, floor) per held-out split. Issue 11 targets: accuracy 0.93, macro-F1 0.92,
+# urgent precision and recall 0.90, off-topic precision 0.97, plates 0.98.
+FLOORS = {
+    OWN_HELDOUT: {
+        "category_accuracy": 0.83,  # MEASURED 0.856, target 0.93
+        "macro_f1": 0.84,  # MEASURED 0.863, target 0.92
+        "urgent_precision": 0.90,
+        "urgent_recall": 0.84,  # MEASURED 0.860, target 0.90
+        "off_topic_precision": 0.97,
+        "plates": 0.98,
+    },
+    INDEPENDENT: {
+        "category_accuracy": 0.85,  # MEASURED 0.867, target 0.93
+        "macro_f1": 0.84,  # MEASURED 0.859, target 0.92
+        "urgent_precision": 0.90,
+        "urgent_recall": 0.82,  # MEASURED 0.847, target 0.90
+        "off_topic_precision": 0.97,
+        "plates": 0.98,
+    },
+}
+# MEASURED 0.081 and 0.085 (0.037 and 0.041 against the 5-fold tuning figure), target 0.03
+GAP_CEILING = {OWN_HELDOUT: 0.10, INDEPENDENT: 0.10}
+
+
+def _figures(report: Report) -> dict[str, float]:
+    return {
+        "category_accuracy": report.category_accuracy,
+        "macro_f1": report.macro_f1,
+        "urgent_precision": report.urgent.precision,
+        "urgent_recall": report.urgent.recall,
+        "off_topic_precision": report.off_topic.precision,
+        "plates": report.plate_exact_accuracy,
+    }
+
+
+@pytest.fixture(scope="module")
+def split_reports() -> dict[str, Report]:
+    return {name: evaluate(rows) for name, rows in load_splits().items()}
+
+
+@pytest.mark.parametrize("split", sorted(FLOORS))
+def test_heldout_floors(split_reports, split):
+    # Aggregates only: a held-out miss must never be printed, or it gets tuned to.
+    figures = _figures(split_reports[split])
+    below = {m: round(v, 3) for m, v in figures.items() if v < FLOORS[split][m]}
+    assert not below, f"{split} below its floors: {below} (floors {FLOORS[split]})"
+
+
+@pytest.mark.parametrize("split", sorted(GAP_CEILING))
+def test_overfitting_gap(split_reports, split):
+    assert GAP_CEILING[split] >= MAX_GAP  # a ceiling never below the target
+    value = gap(split_reports[TUNING], split_reports[split])
+    assert value <= GAP_CEILING[split], f"tuning - {split} macro-F1 gap {value:.3f}"
+
+
+def test_independent_split_is_reported_when_present(split_reports):
+    assert (INDEPENDENT in split_reports) == INDEPENDENT_PATH.exists()
+
+
 # --------------------------------------------------------------------------- the classifier
 
 
@@ -123,7 +244,8 @@ def report(rows) -> Report:
 def _why(report: Report) -> str:
     from tests.quality.evaluate import format_report
 
-    return "\n" + format_report(report, worst=20)
+    # The original set is part of the tuning split: its misses may be shown.
+    return "\n" + format_report(report, worst=20, show_misses=True)
 
 
 def test_category_macro_f1(report):

@@ -27,8 +27,16 @@ def test_one_contract_object_per_message() -> None:
             "urgent": False,
             "off_topic": False,
             "plates": ["SX-914-B"],
+            "police_called": False,
         },
-        {"id": 2, "category": None, "urgent": False, "off_topic": True, "plates": []},
+        {
+            "id": 2,
+            "category": None,
+            "urgent": False,
+            "off_topic": True,
+            "plates": [],
+            "police_called": False,
+        },
     ]
 
 
