@@ -205,15 +205,14 @@ class Person:
 
     async def send(self, room_id: str, body: str, **extra: Any) -> str:
         content = {"msgtype": "m.text", "body": body, **extra}
-        response = await self.client.room_send(
-            room_id, "m.room.message", content, ignore_unverified_devices=True
-        )
-        return str(response.event_id)
+        return await self.send_event(room_id, "m.room.message", content)
 
     async def send_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
         response = await self.client.room_send(
             room_id, event_type, content, ignore_unverified_devices=True
         )
+        if not hasattr(response, "event_id"):
+            raise AssertionError(f"{self.user_id} could not send to {room_id}: {response}")
         return str(response.event_id)
 
     async def join(self, room_id: str) -> None:

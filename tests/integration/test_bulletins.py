@@ -394,8 +394,10 @@ async def until(
         await asyncio.sleep(every)
 
 
+# The seed picks the kill point: 29 of 50 copies in the normal suite; 8, 13, 34 and 44 (16 % to
+# 88 %) in the slow one.
 @pytest.mark.parametrize(
-    "seed", [0, *(pytest.param(n, marks=pytest.mark.slow) for n in range(1, 5))]
+    "seed", [0, *(pytest.param(n, marks=pytest.mark.slow) for n in (1, 2, 5, 9))]
 )
 async def test_kill_9_mid_fan_out_delivers_exactly_once(
     homeserver: Any, admin: RegisteredUser, bot_account: BotAccount, make_user, seed: int
@@ -446,15 +448,11 @@ async def test_kill_9_mid_fan_out_delivers_exactly_once(
         await until(lambda: watch_rooms_joined(bot.data_dir) == rooms, 90, "bot in all rooms")
         await agent.wait_until(lambda: bot_id in agent.client.rooms[coordination].users)
 
+        sent = "SELECT COUNT(*) FROM deliveries WHERE state = 'sent'"
+        killer = asyncio.create_task(bot.kill_when(sent, kill_after))
         text = "Kill -9 proef: één keer in elke groep"
         await agent.send(coordination, f"!bericht {text}")
-        await until(
-            lambda: delivery_states(bot.data_dir).get("sent", 0) >= kill_after,
-            60,
-            f"{kill_after} copies",
-            0.01,
-        )
-        bot.kill()
+        await killer
         states = delivery_states(bot.data_dir)
         assert 0 < states.get("sent", 0) < rooms, f"not killed mid-fan-out: {states}"
 
