@@ -18,6 +18,7 @@ from pathlib import Path
 import psutil
 
 READY_LINE = "bot ready as"
+KILL_WHEN = Path(__file__).with_name("kill_when.py")
 
 
 @dataclass
@@ -87,6 +88,22 @@ class BotProcess:
         if self._process is not None and self._process.poll() is None:
             os.kill(self._process.pid, signal.SIGKILL)
             self._process.wait()
+
+    async def kill_when(self, sql: str, at_least: int, wait_s: float = 60.0) -> None:
+        """``kill -9`` as soon as ``sql`` (a count) on the bot's database reaches ``at_least``.
+
+        A separate process watches and kills, so a test process busy with its own clients
+        (decrypting fifty rooms, say) cannot make the kill come late.
+        """
+        database = self.data_dir / "buurtbot.sqlite3"
+        watcher = await asyncio.create_subprocess_exec(
+            sys.executable, str(KILL_WHEN), str(database), sql, str(at_least), str(self.pid),
+            str(wait_s),
+        )  # fmt: skip
+        if await watcher.wait() != 0:
+            raise AssertionError(f"{sql!r} did not reach {at_least} within {wait_s} s")
+        assert self._process is not None
+        await asyncio.to_thread(self._process.wait)
 
     async def stop(self, wait_s: float = 30.0) -> int:
         """A graceful stop with SIGTERM, as systemd or Docker would do it."""

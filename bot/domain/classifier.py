@@ -171,6 +171,12 @@ def _compile(entries: list[Entry], lead: str) -> tuple[re.Pattern[str], dict[str
         order: list[_Key] = [e.key for e in patterns]
         alternatives = [f"({e.pattern})" for e in patterns] + [atom + _emit(child, order)]
         subs[atom[-1]] = (re.compile("|".join(alternatives)), _labels(entries, order))
+    # For a hit whose first character keys none of the above: a pattern starting with "\\d",
+    # or a term whose first atom is a class ("-" also matches a space). Slower, but complete.
+    order = [e.key for e in patterns]
+    alternatives = [f"({e.pattern})" for e in patterns]
+    alternatives += [atom + _emit(child, order) for atom, child in trie.children.items()]
+    subs[""] = (re.compile("|".join(alternatives)), _labels(entries, order))
     return scan, subs
 
 
@@ -302,10 +308,10 @@ class _Scan:
 
     def identify(self, text: str, start: int, key: str) -> tuple[_Label, ...]:
         """Labels of the term matched at `start`; `key` is the hit plus the next character."""
-        sub = self._subs.get(text[start])
+        sub = self._subs.get(text[start]) or self._subs.get("")
         hit = sub[0](text, start) if sub else None
         if sub is None or hit is None or hit.lastindex is None:
-            return ()  # an odd local pattern that starts unlike any term: no crash, no label
+            return ()
         found = sub[1][hit.lastindex]
         if self._memoise and len(key) <= _MEMO_KEY_CHARS:
             if len(self.memo) >= _MEMO_ENTRIES:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,7 +28,18 @@ from bot.devserver.rooms import UserSession
 from bot.devserver.synapse import LocalSynapse, RegisteredUser
 from bot.settings import Settings, load_settings
 
-pytestmark = pytest.mark.integration
+INTEGRATION_DIR = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test in this directory ``integration``, so ``-m integration`` selects them all.
+
+    A ``pytestmark`` here would mark nothing: it only applies to tests in the module defining it.
+    """
+    for item in items:
+        if item.path.is_relative_to(INTEGRATION_DIR):
+            item.add_marker(pytest.mark.integration)
+
 
 # Test users post far faster than people do; lift the per-user limits for them. The bot itself
 # is exempted through the admin API exactly as the operator docs describe.
@@ -71,6 +84,72 @@ async def eventually(
             raise AssertionError(f"timed out after {wait_s:.0f} s: {what}")
         await asyncio.sleep(interval_s)
     return result
+
+
+async def barrier(person: Person, room_id: str, bot_user_id: str, wait_s: float = 30.0) -> str:
+    """Send ``!ping`` and wait for the bot's pong; returns the ping's event ID.
+
+    The bot handles a room's events one after the other, so once the pong is there, everything
+    sent to the room before the ping has been handled: "nothing happened" can be asserted then,
+    exactly, however slow the machine is, instead of after a sleep that may be too short.
+    """
+    asked = await person.send(room_id, "!ping")
+    await person.wait_for(
+        room_id,
+        lambda e: from_sender(bot_user_id)(e) and replies_to(asked)(e),
+        wait_s,
+        what=f"pong to the barrier !ping in {room_id}",
+    )
+    return asked
+
+
+# Synapse's access log: "{@user:server} Processed request: ... 154B 429 "PUT /path HTTP/1.1"".
+_ACCESS_LINE = re.compile(r'\{(@[^}]+)\} Processed request: .* (\d{3}) "([A-Z]+) (\S+) HTTP')
+_NIO_WAIT = re.compile(r"Got 429 response \(ratelimited\), sleeping for (\d+)ms")
+
+
+def refused_for_rate(synapse_log: Path, user_id: str) -> list[str]:
+    """Requests of ``user_id`` that Synapse answered 429 (M_LIMIT_EXCEEDED), from its own log."""
+    refused = []
+    for line in synapse_log.read_text(errors="replace").splitlines():
+        match = _ACCESS_LINE.search(line)
+        if match and match[1] == user_id and match[2] == "429":
+            refused.append(f"{match[3]} {match[4]}")
+    return refused
+
+
+def rate_limit_waits(caplog: pytest.LogCaptureFixture) -> list[int]:
+    """Each wait (ms) nio logged before retrying a request refused with M_LIMIT_EXCEEDED.
+
+    Needs ``watch_rate_limits(caplog)``; only the bot may use nio in such a test.
+    """
+    return [
+        int(match[1])
+        for record in caplog.records
+        if record.name.startswith("nio") and (match := _NIO_WAIT.search(record.getMessage()))
+    ]
+
+
+async def assert_rate_limited_and_waited(
+    caplog: pytest.LogCaptureFixture, synapse_log: Path, bot_user_id: str
+) -> None:
+    """Synapse refused the bot's messages with 429, and the bot waited out every refusal.
+
+    Call it while the bot still runs: each refusal in Synapse's log reaches the bot (and its
+    log line) a moment later, so the bot's waits catch up with the refusals read here.
+    """
+    refused = refused_for_rate(synapse_log, bot_user_id)
+    assert any("/send/m.room.message/" in r for r in refused), f"never rate-limited: {refused}"
+
+    async def every_refusal_waited_out() -> bool:
+        return len(rate_limit_waits(caplog)) >= len(refused)
+
+    await eventually(every_refusal_waited_out, "a retry_after_ms wait for each 429", 10)
+    assert all(ms > 0 for ms in rate_limit_waits(caplog))
+
+
+def watch_rate_limits(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="nio")
 
 
 class ExternalHomeserver:
@@ -126,15 +205,14 @@ class Person:
 
     async def send(self, room_id: str, body: str, **extra: Any) -> str:
         content = {"msgtype": "m.text", "body": body, **extra}
-        response = await self.client.room_send(
-            room_id, "m.room.message", content, ignore_unverified_devices=True
-        )
-        return str(response.event_id)
+        return await self.send_event(room_id, "m.room.message", content)
 
     async def send_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
         response = await self.client.room_send(
             room_id, event_type, content, ignore_unverified_devices=True
         )
+        if not hasattr(response, "event_id"):
+            raise AssertionError(f"{self.user_id} could not send to {room_id}: {response}")
         return str(response.event_id)
 
     async def join(self, room_id: str) -> None:
@@ -180,6 +258,56 @@ def from_sender(user_id: str) -> Callable[[dict[str, Any]], bool]:
     return lambda event: event.get("sender") == user_id
 
 
+async def connect(
+    homeserver_url: str,
+    account: RegisteredUser,
+    store_dir: Path,
+    display_name: str | None = None,
+    max_backoff_s: float = 60.0,
+) -> Person:
+    """A real E2EE client for ``account`` that syncs in the background and records every event.
+
+    ``max_backoff_s`` caps nio's wait between retries when the homeserver is unreachable; the
+    fault tests lower it so clients come back quickly after a homeserver restart.
+    """
+    store_dir.mkdir(parents=True)
+    client = AsyncClient(
+        homeserver_url,
+        account.user_id,
+        device_id=account.device_id,
+        store_path=str(store_dir),
+        config=AsyncClientConfig(
+            encryption_enabled=True,
+            store_sync_tokens=False,
+            max_timeout_retry_wait_time=max_backoff_s,
+        ),
+    )
+    client.restore_login(account.user_id, account.device_id, account.access_token)
+    user = Person(
+        account, client, UserSession(homeserver_url, account.user_id, account.access_token)
+    )
+    if display_name:
+        path = f"/_matrix/client/v3/profile/{account.user_id}/displayname"
+        await user.session.request("PUT", path, {"displayname": display_name})
+
+    async def remember(room: Any, event: Any) -> None:
+        user.events.append((room.room_id, event.source))
+
+    client.add_event_callback(remember, (object,))  # type: ignore[arg-type]
+    await client.keys_upload()
+    await client.sync(timeout=0, full_state=True)
+    user._sync = asyncio.create_task(client.sync_forever(timeout=1000))
+    return user
+
+
+async def disconnect(user: Person) -> None:
+    if user._sync is not None:
+        user._sync.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await user._sync
+    await user.client.close()
+
+
 @pytest.fixture
 async def make_user(
     homeserver: Any, tmp_path: Path
@@ -189,39 +317,13 @@ async def make_user(
     async def make(prefix: str = "user", display_name: str | None = None) -> Person:
         account = await homeserver.register(unique(prefix))
         store = tmp_path / f"store-{account.user_id[1:].split(':')[0]}"
-        store.mkdir()
-        client = AsyncClient(
-            homeserver.url,
-            account.user_id,
-            device_id=account.device_id,
-            store_path=str(store),
-            config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
-        )
-        client.restore_login(account.user_id, account.device_id, account.access_token)
-        user = Person(
-            account, client, UserSession(homeserver.url, account.user_id, account.access_token)
-        )
-        if display_name:
-            path = f"/_matrix/client/v3/profile/{account.user_id}/displayname"
-            await user.session.request("PUT", path, {"displayname": display_name})
-
-        async def remember(room: Any, event: Any) -> None:
-            user.events.append((room.room_id, event.source))
-
-        client.add_event_callback(remember, (object,))  # type: ignore[arg-type]
-        await client.keys_upload()
-        await client.sync(timeout=0, full_state=True)
-        user._sync = asyncio.create_task(client.sync_forever(timeout=1000))
+        user = await connect(homeserver.url, account, store, display_name)
         users.append(user)
         return user
 
     yield make
     for user in users:
-        if user._sync is not None:
-            user._sync.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await user._sync
-        await user.client.close()
+        await disconnect(user)
 
 
 @dataclass

@@ -1,13 +1,16 @@
 """Faults the bot must survive with nothing lost and nothing doubled, on real homeservers.
 
 These tests start homeservers of their own (a restart or default rate limits must not disturb
-the rest of the suite) and use plain rooms driven over HTTP, so residents' sends during an
-outage fail the way a phone's would. The long variants run with ``-m slow``.
+the rest of the suite). The restart and crash tests run in encrypted rooms, as production does:
+every member is a real E2EE client that must decrypt each answer and bulletin copy exactly once,
+and see nothing from the bot it cannot decrypt. Sends during an outage go over plain HTTP, so
+they fail the way a phone's would. The long variants run with ``-m slow``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import sqlite3
 from collections import Counter
@@ -23,9 +26,20 @@ from bot.devserver.rooms import UserSession
 from bot.devserver.synapse import LocalSynapse, RegisteredUser
 from bot.settings import load_settings
 from tests.botprocess import BotProcess
-from tests.integration.conftest import RELAXED_LIMITS, eventually, unique
+from tests.integration.conftest import (
+    RELAXED_LIMITS,
+    Person,
+    assert_rate_limited_and_waited,
+    connect,
+    disconnect,
+    eventually,
+    replies_to,
+    unique,
+    watch_rate_limits,
+)
 
 PLAIN_ROOMS = {"encryption_enabled_by_default_for_room_type": "off"}
+Event = dict[str, Any]
 
 
 class Neighbourhood:
@@ -37,6 +51,7 @@ class Neighbourhood:
         self.bot: RegisteredUser
         self.beheerder: UserSession
         self.room_id: str
+        self.people: list[Person] = []
 
     async def setup(self, exempt_bot: bool = True) -> None:
         admin = await self.synapse.register(unique("admin"), admin=True)
@@ -50,6 +65,31 @@ class Neighbourhood:
             power_users={self.bot.user_id: 100},
         )  # fmt: skip
 
+    async def person(self, prefix: str) -> Person:
+        """A resident with a real E2EE client; it retries within a second once Synapse is back."""
+        account = await self.synapse.register(unique(prefix))
+        store = self.tmp_path / f"store-{account.user_id[1:].split(':')[0]}"
+        person = await connect(self.synapse.url, account, store, max_backoff_s=1)
+        self.people.append(person)
+        return person
+
+    async def encrypted_room(
+        self, owner: Person, members: list[Person], name: str, wait_for_bot: bool = True
+    ) -> str:
+        """An encrypted room of ``owner`` with the bot (power 100) and ``members`` joined."""
+        room_id = await owner.session.create_room(
+            name,
+            encrypted=True,
+            invite=[self.bot.user_id, *(m.user_id for m in members)],
+            power_users={self.bot.user_id: 100},
+        )
+        await owner.wait_until(lambda: room_id in owner.client.rooms, what="own room")
+        for member in members:
+            await member.join(room_id)
+        if wait_for_bot:
+            await self.wait_for_bot_in_room(room_id, owner.session)
+        return room_id
+
     def settings(self, **overrides: Any) -> dict[str, Any]:
         return {
             "homeserver": self.synapse.url,
@@ -62,14 +102,17 @@ class Neighbourhood:
             **overrides,
         }
 
-    async def wait_for_bot_in_room(self, room_id: str | None = None) -> None:
+    async def wait_for_bot_in_room(
+        self, room_id: str | None = None, member: UserSession | None = None
+    ) -> None:
         async def joined() -> bool:
-            return self.bot.user_id in await self.beheerder.joined_members(room_id or self.room_id)
+            members = await (member or self.beheerder).joined_members(room_id or self.room_id)
+            return self.bot.user_id in members
 
         await eventually(joined, "the bot did not join")
 
     async def answers(self) -> Counter[str]:
-        """How many replies the bot sent to each event."""
+        """How many replies the bot sent to each event (of the plain room, read over HTTP)."""
         counts: Counter[str] = Counter()
         for event in await self.beheerder.messages(self.room_id, limit=1000):
             if event.get("sender") != self.bot.user_id:
@@ -89,24 +132,30 @@ class Neighbourhood:
         missing = [e for e in asked if not counts[e]]
         raise AssertionError(f"{len(missing)} of {len(asked)} commands never answered")
 
+    async def barrier(self) -> None:
+        """A ``!ping`` answered in the plain room: everything sent there before it was handled."""
+        await self.wait_for_answers([await self.beheerder.send_text(self.room_id, "!ping")])
+
 
 @pytest.fixture
 async def neighbourhood(
     tmp_path: Path,
 ) -> AsyncIterator[Callable[..., Awaitable[Neighbourhood]]]:
-    started: list[LocalSynapse] = []
+    started: list[tuple[LocalSynapse, Neighbourhood]] = []
 
     async def make(limits: dict[str, Any] | None = None, exempt_bot: bool = True) -> Neighbourhood:
         config = {**PLAIN_ROOMS, **(RELAXED_LIMITS if limits is None else limits)}
         synapse = LocalSynapse(tmp_path / "synapse", extra_config=config)
-        started.append(synapse)
-        await synapse.start()
         place = Neighbourhood(synapse, tmp_path)
+        started.append((synapse, place))
+        await synapse.start()
         await place.setup(exempt_bot)
         return place
 
     yield make
-    for synapse in started:
+    for synapse, place in started:
+        for person in place.people:
+            await disconnect(person)
         await synapse.stop()
 
 
@@ -122,39 +171,98 @@ async def stop_bot(bot: Bot, task: asyncio.Task[None]) -> None:
     await asyncio.wait_for(task, timeout=30)
 
 
+# -- what every member of an encrypted room sees ------------------------------------------
+
+
+def from_bot(bot_id: str, event_type: str) -> Callable[[Event], bool]:
+    return lambda e: e.get("sender") == bot_id and e.get("type") == event_type
+
+
+def undecryptable(person: Person, bot_id: str) -> list[Event]:
+    """The bot's events this member's client received but could not decrypt."""
+    return [e for _, e in person.events if from_bot(bot_id, "m.room.encrypted")(e)]
+
+
+def decrypted_answers(person: Person, room_id: str, bot_id: str, asked: list[str]) -> Counter:
+    """How many decrypted replies of the bot to each of ``asked`` this member received."""
+    counts: Counter[str] = Counter()
+    for event_id in asked:
+        check = replies_to(event_id)
+        counts[event_id] = len(
+            person.received(
+                room_id, lambda e, c=check: from_bot(bot_id, "m.room.message")(e) and c(e)
+            )
+        )
+    return counts
+
+
+async def wait_for_decrypted_answers(
+    people: list[Person], room_id: str, bot_id: str, asked: list[str], wait_s: float = 120.0
+) -> None:
+    for person in people:
+        await person.wait_until(
+            lambda p=person: all(decrypted_answers(p, room_id, bot_id, asked).values()),
+            wait_s,
+            what=f"decrypted answers to {len(asked)} commands",
+        )
+
+
+async def encrypted_barrier(person: Person, room_id: str, bot_id: str) -> None:
+    """``!ping`` answered, decrypted: every event sent to the room before it was handled."""
+    asked = await person.send(room_id, "!ping")
+    await wait_for_decrypted_answers([person], room_id, bot_id, [asked], wait_s=60)
+
+
+def assert_each_answered_once(
+    people: list[Person], room_id: str, bot_id: str, asked: list[str]
+) -> None:
+    for person in people:
+        counts = decrypted_answers(person, room_id, bot_id, asked)
+        wrong = {e: n for e, n in counts.items() if n != 1}
+        assert not wrong, f"{person.user_id}: answers not exactly once: {wrong}"
+        assert undecryptable(person, bot_id) == [], f"{person.user_id}: unable to decrypt"
+
+
+# -- the tests ------------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize(
     "outage_s", [5, pytest.param(20, marks=pytest.mark.slow)], ids=["5s", "20s"]
 )
 async def test_homeserver_restart(neighbourhood, outage_s: int) -> None:
     place = await neighbourhood()
+    beheerder = await place.person("beheerder")
+    residents = [await place.person("bewoner") for _ in range(2)]
+    people = [beheerder, *residents]
     bot, task = await run_bot(place)
     try:
-        await place.wait_for_bot_in_room()
-        before = [await place.beheerder.send_text(place.room_id, "!ping") for _ in range(3)]
-        await place.wait_for_answers(before)
+        room = await place.encrypted_room(beheerder, residents, "Buurtpreventie Oost")
+        bot_id = place.bot.user_id
+        before = [await residents[n % 2].send(room, "!ping") for n in range(3)]
+        await wait_for_decrypted_answers(people, room, bot_id, before)
 
         await place.synapse.stop()
         failed = 0
         for _ in range(outage_s):  # residents keep trying; their phones get errors
             try:
-                await place.beheerder.send_text(place.room_id, "!ping")
+                await residents[0].session.send_text(room, "!ping")
             except aiohttp.ClientError:
                 failed += 1
             await asyncio.sleep(1)
         assert failed == outage_s, "the homeserver was supposed to be down"
         await place.synapse.start()
 
-        after = [await place.beheerder.send_text(place.room_id, "!ping") for _ in range(3)]
-        await place.wait_for_answers(after)
-        await asyncio.sleep(3)  # room for a duplicate to show up
-        counts = await place.answers()
-        assert all(counts[e] == 1 for e in before + after), counts
+        after = [await residents[n % 2].send(room, "!ping") for n in range(3)]
+        await wait_for_decrypted_answers(people, room, bot_id, after)
+        await encrypted_barrier(beheerder, room, bot_id)  # a duplicate would have come first
+        assert_each_answered_once(people, room, bot_id, before + after)
         assert not task.done(), "the bot must reconnect by itself, not stop"
     finally:
         await stop_bot(bot, task)
 
 
-async def test_locked_database_is_waited_out(neighbourhood) -> None:
+async def test_locked_database_is_waited_out(neighbourhood, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="bot")
     place = await neighbourhood()
     bot, task = await run_bot(place)
     try:
@@ -162,13 +270,27 @@ async def test_locked_database_is_waited_out(neighbourhood) -> None:
         blocker = sqlite3.connect(bot.settings.database_path, timeout=1)
         blocker.execute("BEGIN EXCLUSIVE")  # another process holding the write lock
         asked = [await place.beheerder.send_text(place.room_id, "!ping") for _ in range(3)]
-        await asyncio.sleep(13)  # longer than the bot's busy timeout of 10 s
+
+        def locked_lines() -> list[str]:
+            return [
+                r.getMessage()
+                for r in caplog.records
+                if r.name.startswith("bot")
+                and r.levelno == logging.ERROR
+                and "database unavailable (database is locked)" in r.getMessage()
+                and "retrying" in r.getMessage()
+            ]
+
+        async def logged() -> bool:  # once the busy timeout (10 s) has run out
+            return bool(locked_lines())
+
+        await eventually(logged, "a clear 'database unavailable ... retrying' error", 60)
         during = await place.answers()
         assert not any(during[e] for e in asked), "nothing can be recorded while locked"
         blocker.rollback()
         blocker.close()
         await place.wait_for_answers(asked)
-        await asyncio.sleep(2)
+        await place.barrier()
         counts = await place.answers()
         assert all(counts[e] == 1 for e in asked), counts
         assert await bot.services.store.db.integrity_check() == "ok"
@@ -176,9 +298,10 @@ async def test_locked_database_is_waited_out(neighbourhood) -> None:
         await stop_bot(bot, task)
 
 
-async def test_default_rate_limits_slow_down_but_complete(neighbourhood) -> None:
+async def test_default_rate_limits_slow_down_but_complete(neighbourhood, caplog) -> None:
     # Synapse's own defaults (rc_message 0.2/s, burst 10) and a bot that was NOT exempted:
     # answering 13 commands needs several M_LIMIT_EXCEEDED waits with retry_after_ms.
+    watch_rate_limits(caplog)
     place = await neighbourhood(limits={}, exempt_bot=False)
     others = []
     for _ in range(3):  # residents are rate-limited too: spread the commands over three
@@ -195,6 +318,8 @@ async def test_default_rate_limits_slow_down_but_complete(neighbourhood) -> None
             asked.append(await others[n % 3].send_text(place.room_id, "!ping"))
         counts = await place.wait_for_answers(asked, wait_s=120)
         assert all(counts[e] == 1 for e in asked), counts
+        synapse_log = place.synapse.base_dir / "homeserver.log"
+        await assert_rate_limited_and_waited(caplog, synapse_log, place.bot.user_id)
     finally:
         await stop_bot(bot, task)
 
@@ -204,29 +329,20 @@ async def test_default_rate_limits_slow_down_but_complete(neighbourhood) -> None
 )
 async def test_kill_9_during_a_busy_stream(neighbourhood, tmp_path: Path, kills: int) -> None:
     place = await neighbourhood()
-    beheerder = place.beheerder
-    coordination = await beheerder.create_room(
-        "Beheerders", encrypted=False, invite=[place.bot.user_id]
-    )
-    watch_rooms = [place.room_id] + [
-        await beheerder.create_room(
-            f"Wijk {n}",
-            encrypted=False,
-            invite=[place.bot.user_id],
-            power_users={place.bot.user_id: 100},
-        )
-        for n in range(3)
-    ]
+    bot_id = place.bot.user_id
+    beheerder = await place.person("beheerder")
+    bewoner = await place.person("bewoner")
+    agent = await place.person("agent")
+    coordination = await place.encrypted_room(beheerder, [agent], "Beheerders", False)
     settings = {
         "BUURTBOT_COORDINATION_ROOM": coordination,
-        "BUURTBOT_POLICE_USERS": f'["{beheerder.user_id}"]',
+        "BUURTBOT_POLICE_USERS": f'["{agent.user_id}"]',
     }
-    bot = BotProcess(
-        place.synapse.url, place.bot.user_id, place.bot.password, tmp_path / "bot", settings
-    )
+    bot = BotProcess(place.synapse.url, bot_id, place.bot.password, tmp_path / "bot", settings)
     await bot.start()
-    for room_id in [coordination, *watch_rooms]:
-        await place.wait_for_bot_in_room(room_id)
+    await place.wait_for_bot_in_room(coordination, beheerder.session)
+    watch_rooms = [await place.encrypted_room(beheerder, [bewoner], f"Wijk {n}") for n in range(4)]
+    stream_room = watch_rooms[0]
     asked: list[str] = []
     reports: list[str] = []
     bulletins: list[str] = []
@@ -235,11 +351,11 @@ async def test_kill_9_during_a_busy_stream(neighbourhood, tmp_path: Path, kills:
         texts = ["!ping", "Verdachte man bij de schuur aan de Kerkstraat", "!hulp", "!ping"]
         for n in range(20 * kills):
             text = texts[n % len(texts)]
-            event_id = await beheerder.send_text(place.room_id, text)
+            event_id = await beheerder.send(stream_room, text)  # a moderator: never muted
             (asked if text.startswith("!") else reports).append(event_id)
             if n % 10 == 5:  # now and then a police bulletin fans out to every watch room
                 bulletins.append(f"Bulletin {n}")
-                await beheerder.send_text(coordination, f"!bericht Bulletin {n}")
+                await agent.send(coordination, f"!bericht Bulletin {n}")
             await asyncio.sleep(0.05)
 
     sender = asyncio.create_task(stream())
@@ -250,22 +366,25 @@ async def test_kill_9_during_a_busy_stream(neighbourhood, tmp_path: Path, kills:
             bot.kill()
             await bot.start()
         await sender
-        await place.wait_for_answers(asked, wait_s=120)
+        people = [beheerder, bewoner]
+        await wait_for_decrypted_answers(people, stream_room, bot_id, asked)
         for room_id in watch_rooms:
-            await wait_for_copies(place, room_id, bulletins)
-        await asyncio.sleep(2)
-        counts = await place.answers()
-        doubled = {e: n for e, n in counts.items() if n > 1}
-        assert not doubled, f"commands answered twice after kill -9: {doubled}"
+            for person in people:
+                await wait_for_copies(person, room_id, bot_id, bulletins)
+        await encrypted_barrier(beheerder, stream_room, bot_id)
+        assert_each_answered_once(people, stream_room, bot_id, asked)
         reactions = Counter(
             e["content"]["m.relates_to"]["event_id"]
-            for e in await beheerder.messages(place.room_id, limit=1000)
-            if e.get("sender") == place.bot.user_id and e.get("type") == "m.reaction"
+            for _, e in bewoner.events
+            if from_bot(bot_id, "m.reaction")(e)
         )
         assert all(reactions[r] == 1 for r in reports), reactions
         for room_id in watch_rooms:
-            copies = await bulletin_copies(place, room_id, bulletins)
-            assert all(copies[b] == 1 for b in bulletins), (room_id, copies)
+            for person in people:
+                copies = bulletin_copies(person, room_id, bot_id, bulletins)
+                assert all(copies[b] == 1 for b in bulletins), (person.user_id, room_id, copies)
+        for person in [*people, agent]:
+            assert undecryptable(person, bot_id) == [], f"{person.user_id}: unable to decrypt"
     finally:
         sender.cancel()
         await bot.stop()
@@ -274,12 +393,12 @@ async def test_kill_9_during_a_busy_stream(neighbourhood, tmp_path: Path, kills:
         assert db.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] == 0
 
 
-async def bulletin_copies(place: Neighbourhood, room_id: str, texts: list[str]) -> Counter[str]:
-    """How many relayed copies of each bulletin text the room holds (edits not counted)."""
+def bulletin_copies(person: Person, room_id: str, bot_id: str, texts: list[str]) -> Counter[str]:
+    """How many decrypted copies of each bulletin text a member received (edits not counted)."""
     copies: Counter[str] = Counter()
-    for event in await place.beheerder.messages(room_id, limit=1000):
+    for event in person.received(room_id, from_bot(bot_id, "m.room.message")):
         content = event.get("content", {})
-        if event.get("sender") != place.bot.user_id or "m.new_content" in content:
+        if "m.new_content" in content:
             continue
         last_line = str(content.get("body", "")).strip().split("\n")[-1].strip()
         if last_line in texts:
@@ -287,13 +406,12 @@ async def bulletin_copies(place: Neighbourhood, room_id: str, texts: list[str]) 
     return copies
 
 
-async def wait_for_copies(place: Neighbourhood, room_id: str, texts: list[str]) -> None:
-    for _ in range(240):
-        copies = await bulletin_copies(place, room_id, texts)
-        if all(copies[t] for t in texts):
-            return
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"bulletins missing in {room_id}: {set(texts) - set(copies)}")
+async def wait_for_copies(person: Person, room_id: str, bot_id: str, texts: list[str]) -> None:
+    await person.wait_until(
+        lambda: all(bulletin_copies(person, room_id, bot_id, texts)[t] for t in texts),
+        120,
+        what=f"every bulletin in {room_id}",
+    )
 
 
 async def test_backlog_longer_than_one_sync_is_not_lost(neighbourhood) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from bot.features.base import Context, Feature
 from bot.services import Services
-from tests.integration.conftest import Person, from_sender, replies_to, room_with_bot
+from tests.integration.conftest import (
+    Person,
+    barrier,
+    eventually,
+    from_sender,
+    replies_to,
+    room_with_bot,
+)
 
 # The test reads the texts the bot sends; keep them in one place.
 HELP_MARKER = "Buurtwacht – wat je hier kunt gebruiken"
@@ -52,11 +58,17 @@ async def test_refuses_invite_from_unknown_user(make_user, start_bot) -> None:
     bot = await start_bot(allowed_inviters=["@nobody:localhost"])
     stranger = await make_user("stranger")
     room_id = await stranger.session.create_room("Spam", invite=[bot.user_id])
-    await asyncio.sleep(4)  # several sync rounds
-    members = await stranger.session.joined_members(room_id)
-    assert bot.user_id not in members
-    state = await stranger.session.state(room_id, "m.room.member", bot.user_id)
-    assert state["membership"] == "leave", "the invite must be rejected, not left pending"
+
+    async def membership() -> str:
+        state = await stranger.session.state(room_id, "m.room.member", bot.user_id)
+        return str(state["membership"])
+
+    async def answered() -> bool:
+        return await membership() != "invite"
+
+    await eventually(answered, "the invite must be rejected, not left pending")
+    assert await membership() == "leave", "rejected, not joined"
+    assert bot.user_id not in await stranger.session.joined_members(room_id)
 
 
 async def test_restart_handles_missed_messages_once(make_user, start_bot) -> None:
@@ -71,7 +83,7 @@ async def test_restart_handles_missed_messages_once(make_user, start_bot) -> Non
     bot = await start_bot()
     for event_id in missed:
         await beheerder.wait_for(room_id, replies_to(event_id), what="pong for missed ping")
-    await asyncio.sleep(3)  # give any duplicate a chance to show up
+    await barrier(beheerder, room_id, bot.user_id)  # a duplicate would have come before this
     for event_id in [before, *missed]:
         assert len(beheerder.received(room_id, replies_to(event_id))) == 1, event_id
 
@@ -107,7 +119,7 @@ async def test_ignores_its_own_messages(make_user, start_bot) -> None:
     own = await beheerder.wait_for(
         room_id, lambda e: from_sender(bot.user_id)(e) and body(e) == "!ping", what="echo"
     )
-    await asyncio.sleep(3)
+    await barrier(beheerder, room_id, bot.user_id)
     assert not beheerder.received(room_id, replies_to(own["event_id"])), "bot answered itself"
 
 

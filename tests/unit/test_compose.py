@@ -1,12 +1,15 @@
 """What docker-compose.yml promises operators, checked without a Docker engine.
 
-The file is read with PyYAML and its structure checked. When a working
-``docker compose`` (v2 plugin) or ``docker-compose`` (v1) command is present,
-``config -q`` is run as well; without one that check is simply not performed.
+The file is read with PyYAML, validated against the Compose Specification's JSON schema
+(vendored in tests/data, see its README) with ``jsonschema``, and its structure checked. When a
+working ``docker compose`` (v2 plugin) or ``docker-compose`` (v1) command is present,
+``config -q`` is run as well; without one that test is reported as skipped, with the reason.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 import re
 import shutil
@@ -14,12 +17,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 ENV_EXAMPLE = REPO / ".env.example"
 SYNAPSE_CONFIG_DIR = REPO / "config" / "synapse"
+COMPOSE_SCHEMA = REPO / "tests" / "data" / "compose-spec.json"
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -45,6 +51,28 @@ def _depends_condition(service: dict[str, Any], other: str) -> str | None:
     if isinstance(depends, list):  # short form has no condition
         return None
     return (depends.get(other) or {}).get("condition")
+
+
+def _schema_errors(document: Any) -> list[str]:
+    schema = json.loads(COMPOSE_SCHEMA.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft7Validator(schema)
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in validator.iter_errors(document)
+    ]
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    """What ``docker compose config`` checks first, without the CLI: the compose-spec schema."""
+    assert _schema_errors(_compose()) == []
+    # The schema is strict enough to catch the typos that matter (a misspelt key is ignored by
+    # YAML, silently dropping a healthcheck) and wrong types.
+    typo = copy.deepcopy(_compose())
+    typo["services"]["bot"]["healthchek"] = typo["services"]["bot"].pop("healthcheck")
+    assert any("healthchek" in error for error in _schema_errors(typo))
+    wrong_type = copy.deepcopy(_compose())
+    wrong_type["services"]["synapse"]["ports"] = "8008"
+    assert _schema_errors(wrong_type)
 
 
 def test_three_services_and_no_obsolete_version_key() -> None:
@@ -192,16 +220,10 @@ def _working_compose_command() -> list[str] | None:
 
 
 def test_docker_compose_config_is_valid(tmp_path: Path) -> None:
-    """`docker compose config -q` succeeds with the values from .env.example.
-
-    Always validates the YAML structure; runs the real CLI when one works here.
-    """
-    compose = _compose()
-    assert isinstance(compose["services"], dict)
-
+    """`docker compose config -q` succeeds with the values from .env.example."""
     command = _working_compose_command()
     if command is None:
-        return  # no compose CLI on this machine: the structural tests above apply
+        pytest.skip("no working `docker compose` or `docker-compose` CLI here; the schema test ran")
 
     # A scratch project directory, so a real .env in the repository is never
     # read or needed (compose resolves .env and env_file relative to it).

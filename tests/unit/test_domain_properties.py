@@ -15,7 +15,7 @@ from bot.domain.durations import DEFAULT_MAX_SECONDS, DurationError, format_dura
 from bot.domain.flood import FloodDetector
 from bot.domain.police_alert import AlertEndError, parse_alert, parse_alert_end
 from bot.domain.sanitize import MAX_HTML_BYTES, plain_to_html, sanitize_html
-from bot.domain.signalement import assess
+from bot.domain.signalement import SignalementAssessment, assess
 from bot.domain.targets import (
     Ambiguous,
     Found,
@@ -25,6 +25,7 @@ from bot.domain.targets import (
     parse_user_reference,
     split_target_and_rest,
 )
+from tests.unit.linear_time import assert_linear
 
 TRICKY = ["\u202e", "\u202d", "\u2066", "\u200b", "\u200d", "\x00", "\x1b", "\r", "\n", "\ufeff",
           "<", ">", "&", ":", "@", "#", "%", "<script>", "</a>", "<a href='", "javascript:",
@@ -112,7 +113,16 @@ def test_signalement_assessment_never_fails(value: str) -> None:
 @settings(max_examples=5, deadline=None)
 @given(st.sampled_from(TRICKY))
 def test_signalement_on_64k_is_bounded(chunk: str) -> None:
-    assess(chunk * (BIG // len(chunk)))
+    """Bounded in time (linear in the input) and in what it keeps (one term, not the text)."""
+
+    def assess_with(size: int) -> SignalementAssessment:
+        return assess(chunk * (size // len(chunk)))
+
+    result = assess_with(BIG)
+    assert result.profiling_term is None or len(result.profiling_term) <= 2 * len(chunk) + 40
+    if chunk == "donkere man":  # 64 KiB of profiling and nothing else: guidance, once
+        assert result.needs_guidance and result.profiling_term == "donkere man"
+    assert_linear(assess_with, BIG, what=f"assess({chunk!r} * 64 KiB)")
 
 
 @given(

@@ -22,10 +22,14 @@ def test_local_words_are_recognised(tmp_path: Path) -> None:
     assert classifier.classify("Er is een karrenjatter gezien bij de Jumbo").category == "theft"
 
 
-def test_unusual_local_patterns_never_crash(tmp_path: Path) -> None:
-    local = "[category.robbery]\n'*-roof' = 3\n're:\\d{4} ?[a-z]{2} roof' = 3\n"
+def test_unusual_local_patterns_take_effect(tmp_path: Path) -> None:
+    """A term starting with a hyphen and a regex starting with a digit: both unusual for the
+    matcher (no plain letter to start from), both must count, and the rest keeps working."""
+    local = "[category.robbery]\n'*-graai' = 3\n're:\\d{4} ?[a-z]{2} graaier' = 3\n"
     classifier = classifier_for(with_local(tmp_path, local))
-    for text in ("1234 ab roof bij de bank", "straat-roof -roof", "Inbraak NU bij nr 5"):
-        result = classifier.classify(text)
-        assert result.category is None or isinstance(result.category, str)
+    without = classifier_for()
+    for text in ("Tas-graai bij de bushalte", "Bij 1234 AB een graaier gezien, 1234ab graaier"):
+        assert without.classify(text).category is None, "the local file must be what counts"
+        assert classifier.classify(text).category == "robbery", text
+    assert classifier.classify("Een graaier gezien").category is None, "the pattern needs 1234 ab"
     assert classifier.classify("Er wordt NU ingebroken bij nummer 5").category == "burglary"
