@@ -28,7 +28,7 @@ from bot.background import cancel_and_wait
 from bot.domain.alarm_test import WEAKEST_SHOWN, WEEKDAYS, Monthly, Reach, total, weakest_first
 from bot.domain.commands import CommandCall
 from bot.domain.formatting import Rich
-from bot.features.base import Context, Feature, Permission, Where, command
+from bot.features.base import Context, Feature, coordination_command
 from bot.i18n.catalog import Language, Markup, t
 from bot.matrix.client import MatrixError, txn_id
 from bot.matrix.receipts import ReadReceipt
@@ -266,12 +266,10 @@ class AlarmTestFeature(Feature):
 
     # -- commands --------------------------------------------------------------------------
 
-    @command(
+    @coordination_command(
         "alarmtest",
         help="help.alarmtest",
         usage="usage.alarmtest",
-        permission=Permission.MODERATOR,
-        where=Where.COORDINATION,
     )
     async def alarm_test(self, ctx: Context, call: CommandCall) -> None:
         word = call.args.strip().lower()

@@ -15,7 +15,7 @@ import logging
 from bot.domain.commands import CommandCall
 from bot.domain.postcode import PostcodeError, describe_ranges, parse_postcode, parse_ranges
 from bot.features.admission import AdmissionFeature
-from bot.features.base import Context, Feature, Permission, Where, command
+from bot.features.base import Context, Feature, Where, command, coordination_command
 from bot.features.watch_rooms import find_watch_room
 from bot.i18n.catalog import Markup
 from bot.services import Services
@@ -45,13 +45,11 @@ class SignupFeature(Feature):
 
     # -- areas (coordination room) ----------------------------------------------------------
 
-    @command(
+    @coordination_command(
         "gebied",
         "area",
         help="help.gebied",
         usage="usage.gebied",
-        permission=Permission.MODERATOR,
-        where=Where.COORDINATION,
     )
     async def area(self, ctx: Context, call: CommandCall) -> None:
         if not call.args:
