@@ -7,7 +7,7 @@ only ever produce a result or the documented error type.
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.conduct import HouseRules, decide, load_house_rules
@@ -112,11 +112,13 @@ def test_signalement_assessment_never_fails(value: str) -> None:
 
 @settings(max_examples=5, deadline=None)
 @given(st.sampled_from(TRICKY))
+@example("donkere man")  # the one case with a verdict to check: always run it
 def test_signalement_on_64k_is_bounded(chunk: str) -> None:
     """Bounded in time (linear in the input) and in what it keeps (one term, not the text)."""
 
     def assess_with(size: int) -> SignalementAssessment:
-        return assess(chunk * (size // len(chunk)))
+        # Words apart, as people type them: glued copies ("mandonkere") would be no words.
+        return assess(" ".join([chunk] * (size // (len(chunk) + 1))))
 
     result = assess_with(BIG)
     assert result.profiling_term is None or len(result.profiling_term) <= 2 * len(chunk) + 40
