@@ -1,0 +1,174 @@
+"""Room keys shared ahead of time, as residents' E2EE clients see it, on real Synapse.
+
+Every member here is a full nio E2EE client. What they hold is checked through the room keys
+they received (``m.room_key`` to-device events from the bot) and by decrypting the bot's
+police bulletins, exactly what a phone would show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from bot.features.bulletins import BulletinsFeature
+from bot.services import Services
+from tests.integration.conftest import Person, RunningBot, eventually, room_with_bot, unique
+
+
+def only_bulletins(services: Services) -> list[BulletinsFeature]:
+    return [BulletinsFeature(services)]
+
+
+def holds(person: Person, bot: RunningBot, room_id: str, session_id: str) -> bool:
+    """Whether the member's client received (and stored) this megolm session of the bot."""
+    assert bot.bot.services is not None and person.client.olm is not None
+    bot_olm = bot.bot.services.client.nio.olm
+    assert bot_olm is not None
+    sender_key = bot_olm.account.identity_keys["curve25519"]
+    store = person.client.olm.inbound_group_store
+    return store.get(room_id, sender_key, session_id) is not None
+
+
+def outbound_session(bot: RunningBot, room_id: str) -> str | None:
+    """The megolm session the bot would encrypt the next message in ``room_id`` with."""
+    assert bot.bot.services is not None
+    olm = bot.bot.services.client.nio.olm
+    assert olm is not None
+    session = olm.outbound_group_sessions.get(room_id)
+    return session.id if session is not None and session.shared else None
+
+
+async def held_by_all(
+    bot: RunningBot, room_id: str, members: list[Person], *, not_in: tuple[str | None, ...] = ()
+) -> str:
+    """The bot's shared session for the room once every one of ``members`` holds it.
+
+    Joins, invites and leaves each make the bot rotate, so the session is read again on
+    every poll; ``not_in`` excludes sessions from before the change being tested.
+    """
+
+    async def check() -> str | None:
+        session = outbound_session(bot, room_id)
+        if session is None or session in not_in:
+            return None
+        return session if all(holds(m, bot, room_id, session) for m in members) else None
+
+    return await eventually(check, f"every member to hold the bot's session in {room_id}")
+
+
+def bulletin_copy(bot_id: str, text: str):
+    def check(event: dict[str, Any]) -> bool:
+        body = event.get("content", {}).get("body", "")
+        return event.get("sender") == bot_id and text in body
+
+    return check
+
+
+@dataclass
+class Neighbourhood:
+    bot: RunningBot
+    agent: Person
+    coordination: str
+    watch: str
+    members: list[Person]
+
+    async def bulletin(self, text: str) -> None:
+        await self.agent.send(self.coordination, f"!bericht {text}")
+
+    async def everyone_reads(self, text: str, members: list[Person] | None = None) -> None:
+        await asyncio.gather(
+            *(
+                member.wait_for(
+                    self.watch, bulletin_copy(self.bot.user_id, text), what=f"decrypted {text}"
+                )
+                for member in members or self.members
+            )
+        )
+
+
+async def neighbourhood(make_user, start_bot, residents: int = 3) -> Neighbourhood:
+    agent = await make_user("agent", "Wijkagent Jansen")
+    beheerder = await make_user("beheerder", "Bea Beheer")
+    bewoners = [await make_user("bewoner") for _ in range(residents - 1)]
+    coordination = await beheerder.session.create_room(
+        "Beheerders", encrypted=True, invite=[agent.user_id]
+    )
+    await agent.join(coordination)
+    bot = await start_bot(
+        features=only_bulletins, coordination_room=coordination, police_users=[agent.user_id]
+    )
+    await beheerder.session.invite(coordination, bot.user_id)
+    await agent.wait_until(
+        lambda: bot.user_id in agent.client.rooms[coordination].users, what="bot in coord"
+    )
+    watch = await room_with_bot(beheerder, bot.user_id, bewoners, name=unique("Wijk"))
+    return Neighbourhood(bot, agent, coordination, watch, [beheerder, *bewoners])
+
+
+async def test_keys_go_out_before_the_first_bulletin_and_follow_joins_and_leaves(
+    make_user, start_bot
+) -> None:
+    place = await neighbourhood(make_user, start_bot, residents=3)
+    # Before anything is sent in the room, every member already holds the bot's session.
+    first = await held_by_all(place.bot, place.watch, place.members)
+    history = await place.members[0].raw_history(place.watch)
+    assert not [e for e in history if e["sender"] == place.bot.user_id and "state_key" not in e]
+
+    await place.bulletin("Inbraak Kerkstraat")
+    await place.everyone_reads("Inbraak Kerkstraat")
+    assert outbound_session(place.bot, place.watch) == first, "the bulletin used that session"
+
+    # A resident who joins afterwards gets a (new) session ahead of the next bulletin.
+    late = await make_user("laat")
+    await place.members[0].session.invite(place.watch, late.user_id)
+    await late.join(place.watch)
+
+    second = await held_by_all(place.bot, place.watch, [*place.members, late], not_in=(first,))
+    await place.bulletin("Verdachte auto Dorpsweg")
+    await place.everyone_reads("Verdachte auto Dorpsweg", [*place.members, late])
+
+    # A resident who leaves gets no key for the session the next bulletin uses.
+    leaver = place.members[-1]
+    path = f"/_matrix/client/v3/rooms/{quote(place.watch)}/leave"
+    await leaver.session.request("POST", path, {})
+
+    stayed = [*place.members[:-1], late]
+    third = await held_by_all(place.bot, place.watch, stayed, not_in=(second,))
+    await place.bulletin("Actie beëindigd")
+    await place.everyone_reads("Actie beëindigd", stayed)
+    assert outbound_session(place.bot, place.watch) == third
+    # Barrier: the remaining members got the key and the bulletin, so it has gone out.
+    assert not holds(leaver, place.bot, place.watch, third), "a member who left got the next key"
+
+
+async def test_after_a_restart_everyone_still_decrypts(make_user, start_bot) -> None:
+    place = await neighbourhood(make_user, start_bot, residents=3)
+    before = await held_by_all(place.bot, place.watch, place.members)
+    await place.bulletin("Voor de herstart")
+    await place.everyone_reads("Voor de herstart")
+    assert place.bot.bot.services is not None
+    sharing = place.bot.bot.services.client.keys
+    first_olm = sum(s.new_olm_sessions for s in sharing.summaries)
+    assert first_olm >= len(place.members), "an Olm session per member device was made"
+
+    await place.bot.stop()
+    bot = await start_bot(
+        features=only_bulletins,
+        coordination_room=place.coordination,
+        police_users=[place.agent.user_id],
+    )
+    place.bot = bot
+    session = await held_by_all(bot, place.watch, place.members, not_in=(before,))
+    await place.bulletin("Na de herstart")
+    await place.everyone_reads("Na de herstart")
+    assert outbound_session(bot, place.watch) == session, "the pre-shared session was used"
+    assert bot.bot.services is not None
+    summaries = bot.bot.services.client.keys.summaries
+    assert summaries, "the restarted bot shared its new session ahead of the bulletin"
+    assert sum(s.new_olm_sessions for s in summaries) == 0, "the Olm sessions survived"
+    # And what was sent before the restart still decrypts for a member's fresh look.
+    await place.members[0].wait_for(
+        place.watch, bulletin_copy(bot.user_id, "Voor de herstart"), what="old bulletin"
+    )
