@@ -117,6 +117,7 @@ class MatrixClient:
         )
         self._create: dict[str, dict[str, Any]] = {}
         self._power_levels: dict[str, dict[str, Any]] = {}
+        self._restored = False  # the last run's outbound megolm sessions
 
     @property
     def user_id(self) -> str:
@@ -158,6 +159,11 @@ class MatrixClient:
             log.info("restored session of %s, device %s", session.user_id, session.device_id)
         if self.nio.should_upload_keys:
             _check(await self.nio.keys_upload(), "keys upload")
+        if self.nio.olm is not None:
+            # nio forgets which users' device lists it follows and would query every member of
+            # every room again after each restart; the stored devices are kept current by the
+            # sync's device_lists.changed, as the spec intends.
+            self.nio.olm.tracked_users.update(self.nio.olm.device_store.users)
         self.keys.start()
         return session
 
@@ -208,6 +214,9 @@ class MatrixClient:
         await self.keys.query_keys()
         if self.nio.should_claim_keys:
             await self.nio.keys_claim(self.nio.get_users_for_key_claiming())
+        if not self._restored:
+            self._restored = True
+            self.keys.restore()
         self.keys.review()
 
     def _remember_state(self, response: SyncResponse) -> None:
@@ -340,8 +349,10 @@ class MatrixClient:
                 )
         except LocalProtocolError as exc:  # nio knows no such room: we are not in it
             raise MatrixError("send", "M_FORBIDDEN", str(exc), True) from exc
-        if self.nio.olm is not None and self.nio.olm.should_share_group_session(room_id):
-            self.keys.review()  # that message used up the session: rotate it ahead of time
+        if self.nio.rooms[room_id].encrypted and self.nio.olm is not None:
+            self.keys.remember(room_id)  # its message index moved on
+            if self.nio.olm.should_share_group_session(room_id):
+                self.keys.review()  # that message used the session up: rotate it ahead of time
         return str(_check(response, "send").event_id)
 
     async def send_message(

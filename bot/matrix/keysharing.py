@@ -37,9 +37,15 @@ from typing import Any
 from nio import AsyncClient, KeysClaimError, ToDeviceError, ToDeviceMessage
 from nio.crypto import OlmDevice
 
+from bot.matrix.cryptostore import BotCryptoStore
+
 log = logging.getLogger(__name__)
 
 ENCRYPTED = "m.room.encrypted"
+# A restored session skips this many message indices: a send that was encrypted but not yet
+# remembered when the process died must never have its index used again (clients reject a
+# reused index as a replay).
+RESTORE_SKIP = 16
 
 
 @dataclass
@@ -140,6 +146,56 @@ class KeySharing:
         async with self._query_lock:
             if self._nio.should_query_keys:
                 await self._nio.keys_query()
+
+    # -- across restarts ------------------------------------------------------------------
+
+    def remember(self, room_id: str) -> None:
+        """Store the room's outbound session as it is now (after a share or a send)."""
+        store, olm = self._nio.store, self._nio.olm
+        if isinstance(store, BotCryptoStore) and olm is not None:
+            store.save_outbound_session(room_id, olm.outbound_group_sessions.get(room_id))
+
+    def restore(self) -> int:
+        """Put back the outbound sessions of the last run that are still safe to use.
+
+        nio forgets them on every restart (matrix-nio issue 380), which would make the first
+        send in every room after a restart share anew. A stored session is used again only if
+        it has not expired and everyone it was shared with is still a member with that device;
+        members or devices that are new get it in the background. Call once the first sync and
+        key query are through, so membership and device lists are current.
+        """
+        nio, olm, store = self._nio, self._nio.olm, self._nio.store
+        if olm is None or not isinstance(store, BotCryptoStore):
+            return 0
+        restored = 0
+        for room_id, stored in store.load_outbound_sessions().items():
+            room = nio.rooms.get(room_id)
+            session = stored.session
+            if room is None or not room.encrypted or room_id in olm.outbound_group_sessions:
+                continue
+            current = {
+                (user_id, device.id)
+                for user_id in room.users
+                for device in olm.device_store.active_user_devices(user_id)
+                if not olm.is_device_blacklisted(device)
+            }
+            gone = stored.shared_with - current  # left, deleted or blocked since
+            spent = session.message_count + RESTORE_SKIP >= session.max_messages
+            if gone or spent or session.expired:
+                store.save_outbound_session(room_id, None)
+                continue
+            session.shared = True  # nio's wrapper encrypts only a shared session
+            for _ in range(RESTORE_SKIP):
+                session.encrypt("{}")
+            session.users_shared_with = stored.shared_with
+            session.users_ignored = stored.ignored
+            session.shared = current <= stored.shared_with | stored.ignored
+            olm.outbound_group_sessions[room_id] = session
+            self.remember(room_id)
+            restored += 1
+        if restored:
+            log.info("restored the outbound megolm sessions of %d rooms", restored)
+        return restored
 
     # -- sends ----------------------------------------------------------------------------
 
@@ -242,6 +298,7 @@ class KeySharing:
             if gone:  # someone left while the key went out: they must not keep it
                 log.info("%d member(s) left %s during its key share; rotating", len(gone), room_id)
                 nio.invalidate_outbound_session(room_id)
+            self.remember(room_id)
             summary = ShareSummary(
                 room_id,
                 len(session.users_shared_with),
