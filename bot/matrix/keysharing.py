@@ -97,6 +97,8 @@ class KeySharing:
         # Devices whose one-time keys were gone when claimed: (user, device) -> when.
         self._unreachable: dict[tuple[str, str], float] = {}
         self.summaries: list[ShareSummary] = []  # the most recent shares, for tests and bench
+        self._restored = 0
+        self._ready_logged = False
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -135,7 +137,21 @@ class KeySharing:
                 queued += 1
         if queued:
             self._wake.set()
+        self._log_ready()
         return queued
+
+    def _log_ready(self) -> None:
+        """Say once, after a start, when every encrypted room's key is out (for operators
+        and the benchmarks)."""
+        if self._ready_logged or self.pending():
+            return
+        self._ready_logged = True
+        rooms = sum(1 for room in self._nio.rooms.values() if room.encrypted)
+        log.info(
+            "room keys ready in all %d encrypted rooms (%d restored from the last run)",
+            rooms,
+            self._restored,
+        )
 
     def pending(self) -> int:
         """Rooms queued or being shared right now."""
@@ -193,8 +209,7 @@ class KeySharing:
             olm.outbound_group_sessions[room_id] = session
             self.remember(room_id)
             restored += 1
-        if restored:
-            log.info("restored the outbound megolm sessions of %d rooms", restored)
+        self._restored = restored
         return restored
 
     # -- sends ----------------------------------------------------------------------------
@@ -245,6 +260,7 @@ class KeySharing:
                 raise
             except Exception:
                 log.exception("background key share for %s failed", room_id)
+            self._log_ready()
 
     # -- one share ------------------------------------------------------------------------
 
