@@ -8,10 +8,14 @@ police bulletins, exactly what a phone would show.
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import vodozemac
+
+from bot.devserver.rooms import UserSession
 from bot.features.bulletins import BulletinsFeature
 from bot.matrix.keysharing import ShareSummary
 from bot.services import Services
@@ -189,3 +193,74 @@ async def test_after_a_restart_everyone_still_decrypts(make_user, start_bot) -> 
     await place.everyone_reads("Na het vertrek", stayed)
     assert [s.new_olm_sessions for s in shares_in(bot, place.watch)] == [0], "Olm sessions kept"
     assert not holds(leaver, bot, place.watch, after), "a member who left got the new key"
+
+
+async def add_keyless_device(homeserver: Any, person: Person) -> str:
+    """A second device for ``person`` with identity keys but no one-time keys left (as a
+    phone that has been offline for months): the bot cannot start an Olm session with it."""
+    account = person.account
+    login = await person.session.request(
+        "POST",
+        "/_matrix/client/v3/login",
+        {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": account.user_id},
+            "password": account.password,
+        },
+    )
+    device_id, token = login["device_id"], login["access_token"]
+    olm = vodozemac.Account()
+    signer = f"ed25519:{device_id}"
+    keys: dict[str, Any] = {
+        "user_id": account.user_id,
+        "device_id": device_id,
+        "algorithms": ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"],
+        "keys": {
+            f"curve25519:{device_id}": olm.curve25519_key.to_base64(),
+            signer: olm.ed25519_key.to_base64(),
+        },
+    }
+    canonical = json.dumps(keys, sort_keys=True, separators=(",", ":"))
+    keys["signatures"] = {account.user_id: {signer: olm.sign(canonical.encode()).to_base64()}}
+    phone = UserSession(homeserver.url, account.user_id, token)
+    await phone.request("POST", "/_matrix/client/v3/keys/upload", {"device_keys": keys})
+    return str(device_id)
+
+
+async def test_blocked_and_keyless_devices_are_skipped_not_retried(
+    homeserver, make_user, start_bot
+) -> None:
+    place = await neighbourhood(make_user, start_bot, residents=3)
+    reader, with_old_phone, blocked = place.members
+    before = await held_by_all(place.bot, place.watch, place.members)
+    assert place.bot.bot.services is not None
+    client = place.bot.bot.services.client
+    sharing = client.keys
+
+    old_phone = await add_keyless_device(homeserver, with_old_phone)
+    unreachable = (with_old_phone.user_id, old_phone)
+
+    async def skipped_once() -> bool:
+        return any(s.unreachable for s in shares_in(place.bot, place.watch))
+
+    await eventually(skipped_once, "a share that found the keyless device unreachable")
+    claimed_at = sharing._unreachable[unreachable]
+
+    # The beheerder's operator blocks a device: the next session is not shared with it.
+    assert client.nio.olm is not None
+    device = client.nio.olm.device_store[blocked.user_id][blocked.client.device_id]
+    client.nio.blacklist_device(device)
+    excluded = await held_by_all(place.bot, place.watch, [reader, with_old_phone], not_in=(before,))
+    await place.bulletin("Na de blokkade")
+    await place.everyone_reads("Na de blokkade", [reader, with_old_phone])
+
+    def encrypted_copy(event: dict[str, Any]) -> bool:
+        content = event.get("content", {})
+        return event.get("sender") == place.bot.user_id and content.get("session_id") == excluded
+
+    await blocked.wait_for(place.watch, encrypted_copy, what="the encrypted bulletin")
+    assert not blocked.received(place.watch, bulletin_copy(place.bot.user_id, "Na de blokkade"))
+    assert not holds(blocked, place.bot, place.watch, excluded)
+    # That rotation did not claim the keyless device again.
+    assert sharing._unreachable[unreachable] == claimed_at
+    assert shares_in(place.bot, place.watch)[-1].unreachable == 1
