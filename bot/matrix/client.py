@@ -349,7 +349,8 @@ class MatrixClient:
                 )
         except LocalProtocolError as exc:  # nio knows no such room: we are not in it
             raise MatrixError("send", "M_FORBIDDEN", str(exc), True) from exc
-        if self.nio.rooms[room_id].encrypted and self.nio.olm is not None:
+        room = self.nio.rooms.get(room_id)
+        if room is not None and room.encrypted and self.nio.olm is not None:
             self.keys.remember(room_id)  # its message index moved on
             if self.nio.olm.should_share_group_session(room_id):
                 self.keys.review()  # that message used the session up: rotate it ahead of time
