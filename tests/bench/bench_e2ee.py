@@ -35,7 +35,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -132,6 +132,8 @@ class Verifier:
         self.seen: dict[str, float] = {}  # marker -> when it was decrypted/seen
         self.reactions: dict[str, float] = {}  # reacted-to event ID -> when
         self.last_copy: dict[str, Any] = {}  # content of the newest bot copy seen
+        self.last_event: dict[str, str] = {}  # room -> event ID of the newest bot copy
+        self.arrived: dict[str, float] = {}  # event ID -> when an undecryptable event came
         self.client.add_event_callback(self._on_event, (object,))  # type: ignore[arg-type]
         self._task: asyncio.Task[None] | None = None
 
@@ -147,6 +149,9 @@ class Verifier:
                 self.seen.setdefault(f"{marker}:{room.room_id}", time.monotonic())
                 if source.get("sender", "").startswith("@buurtbot:"):
                     self.last_copy = dict(content)
+                    self.last_event[room.room_id] = str(source.get("event_id"))
+        if source.get("type") == "m.room.encrypted":  # not decryptable (the replayed copy)
+            self.arrived.setdefault(str(source.get("event_id")), time.monotonic())
 
     async def start(self) -> None:
         await self.client.keys_upload()
@@ -171,7 +176,7 @@ class World:
     plain: list[str]
     verifiers: list[Verifier]  # verifier i sits in encrypted[i] and plain[i]
     devices: int
-    reporters: list[Device] = field(default_factory=list)
+    first_copy: float = 0.0  # of the latest bulletin: command to the first copy seen
 
     async def command(self, body: str) -> float:
         """Send a command in the coordination room; returns when it was sent."""
@@ -212,6 +217,7 @@ class World:
         while True:
             missing = [key for v, key in keys if key not in v.seen]
             if not missing:
+                self.first_copy = min(v.seen[key] for v, key in keys)
                 return max(v.seen[key] for v, key in keys)
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{len(missing)} rooms never decrypted {marker}")
@@ -220,7 +226,9 @@ class World:
     async def bulletin(self, label: str, rooms: list[str]) -> float:
         marker = f"m{uuid.uuid4().hex[:8]}"
         started = await self.command(f"!bericht #{label} Benchmark [{marker}] let op")
-        return await self.seen_everywhere(marker, rooms) - started
+        last = await self.seen_everywhere(marker, rooms) - started
+        self.first_copy -= started
+        return last
 
     async def client_baseline(self, content: dict[str, Any], rooms: list[str]) -> float:
         """The owner sends the bot's very copy to every room at once (no cap)."""
@@ -234,6 +242,39 @@ class World:
 
         await asyncio.gather(*(one(room) for room in rooms))
         return await self.seen_everywhere(marker, rooms) - started
+
+    async def encrypted_baseline(self) -> float:
+        """The owner re-sends the bot's latest *ciphertext* into every encrypted room at once:
+        what the homeserver's cost for an encrypted event of that size is, with no bot at all.
+        The verifiers see each as an event they cannot decrypt (its index was used)."""
+        bodies = {}
+        for verifier, room_id in zip(self.verifiers, self.encrypted, strict=True):
+            path = (
+                f"/_matrix/client/v3/rooms/{quote(room_id)}/event/"
+                f"{quote(verifier.last_event[room_id])}"
+            )
+            event = await self.bench.api.request("GET", path, self.owner.access_token)
+            bodies[room_id] = dict(event["content"])
+        started = time.monotonic()
+
+        async def one(room_id: str) -> str:
+            path = (
+                f"/_matrix/client/v3/rooms/{quote(room_id)}/send/m.room.encrypted/"
+                f"{uuid.uuid4().hex}"
+            )
+            data = await self.bench.api.request(
+                "PUT", path, self.owner.access_token, bodies[room_id]
+            )
+            return str(data["event_id"])
+
+        sent = await asyncio.gather(*(one(room) for room in self.encrypted))
+        deadline = time.monotonic() + 120
+        pairs = list(zip(self.verifiers, sent, strict=True))
+        while any(event_id not in v.arrived for v, event_id in pairs):
+            if time.monotonic() > deadline:
+                raise RuntimeError("re-sent ciphertext never arrived")
+            await asyncio.sleep(0.02)
+        return max(v.arrived[event_id] for v, event_id in pairs) - started
 
     async def reaction(self, room_index: int, text: str, wait_s: float = 120) -> float:
         """A resident's encrypted report until the verifier sees the bot's 👀 on it."""
@@ -543,7 +584,13 @@ async def main() -> None:
                     "encrypted, first after join + idle", plain_first, "first plain"
                 )
                 await asyncio.sleep(1)
-                await encrypted_bulletin("encrypted, later", plain, "plain")
+                later = await encrypted_bulletin("encrypted, later", plain, "plain")
+                await asyncio.sleep(1)
+                replay = await world.encrypted_baseline()
+                report.figure(
+                    "encrypted: client re-sending the same ciphertext, all at once, last seen",
+                    f"{replay:.2f} s (the later bulletin = {later / replay:.2f}x this)",
+                )
 
                 # Warm the verifiers' own sessions so their reports measure the bot, not them.
                 for i in range(len(world.encrypted)):
