@@ -31,6 +31,7 @@ import json
 import logging
 import random
 import re
+import shutil
 import statistics
 import tempfile
 import time
@@ -642,6 +643,10 @@ async def main() -> None:
                 await asyncio.gather(*(v.stop() for v in world.verifiers))
     finally:
         report.print()
+        if args.keep:
+            print(f"kept the verifiers' stores in {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":
