@@ -34,7 +34,7 @@ from nio import (
 
 from bot.domain.formatting import Rich
 from bot.domain.power import RoomPower, with_user_level
-from bot.matrix.cryptostore import BotCryptoStore
+from bot.matrix.cryptostore import BotCryptoStore, IndexedDeviceStore
 from bot.matrix.keysharing import KeySharing
 from bot.settings import Settings
 from bot.store.state import Session, StateRepository
@@ -160,6 +160,8 @@ class MatrixClient:
         if self.nio.should_upload_keys:
             _check(await self.nio.keys_upload(), "keys upload")
         if self.nio.olm is not None:
+            if not isinstance(self.nio.olm.device_store, IndexedDeviceStore):  # a new account
+                self.nio.olm.device_store = IndexedDeviceStore.of(self.nio.olm.device_store)
             # nio forgets which users' device lists it follows and would query every member of
             # every room again after each restart; the stored devices are kept current by the
             # sync's device_lists.changed, as the spec intends.

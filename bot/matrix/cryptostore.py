@@ -25,6 +25,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from nio.crypto import DeviceStore, OlmDevice, TrustState
 from nio.crypto.sessions import OutboundGroupSession
 from nio.store import DefaultStore
 from nio.store.file_trustdb import Key, KeyStore
@@ -53,6 +54,34 @@ class StoredOutbound:
     session: OutboundGroupSession
     shared_with: set[tuple[str, str]]
     ignored: set[tuple[str, str]]
+
+
+class IndexedDeviceStore(DeviceStore):
+    """nio's in-memory device store with an O(1) ``add``.
+
+    nio's ``DeviceStore.add`` checks ``device in self`` by walking every device it knows, so a
+    key query (or loading the store at start-up) is quadratic in the number of devices: about
+    five minutes of CPU at 20,000 devices. The entries are nio's own; only the lookup differs.
+    """
+
+    def __contains__(self, device: object) -> bool:
+        if not isinstance(device, OlmDevice):
+            return False
+        existing = self._entries.get(device.user_id, {}).get(device.id)
+        return existing is not None and existing == device
+
+    def add(self, device: OlmDevice) -> bool:
+        if device in self:
+            return False
+        self._entries[device.user_id][device.id] = device
+        return True
+
+    @classmethod
+    def of(cls, store: DeviceStore) -> IndexedDeviceStore:
+        indexed = cls()
+        for device in store:
+            indexed.add(device)
+        return indexed
 
 
 class IndexedKeyStore(KeyStore):
@@ -209,6 +238,43 @@ class BotCryptoStore(DefaultStore):
                 for start in range(0, len(rows), 200):  # SQLite's bound-variable limit
                     OlmSessions.replace_many(rows[start : start + 200]).execute()
         self.flushes += 1
+
+    def load_device_keys(self) -> DeviceStore:
+        """nio's devices and their trust state, read with two queries into an indexed store
+        (``DefaultStore`` reads each device's keys with a query of its own)."""
+        store = IndexedDeviceStore()
+        with self.database.bind_ctx(self.models):
+            account = Accounts.get_or_none(
+                Accounts.user_id == self.user_id, Accounts.device_id == self.device_id
+            )
+            if account is None:
+                return store
+            keys: dict[int, dict[str, str]] = {}
+            query = (
+                Keys.select(Keys.device, Keys.key_type, Keys.key)
+                .join(DeviceKeys)
+                .where(DeviceKeys.account == account)
+                .tuples()
+            )
+            for device_pk, key_type, key in query:
+                keys.setdefault(device_pk, {})[key_type] = key
+            for row in DeviceKeys.select().where(DeviceKeys.account == account):
+                device = OlmDevice(
+                    row.user_id,
+                    row.device_id,
+                    keys.get(row.id, {}),
+                    display_name=row.display_name,
+                    deleted=row.deleted,
+                )
+                trusted = Key.from_olmdevice(device)
+                if trusted in self.trust_db:
+                    device.trust_state = TrustState.verified
+                elif trusted in self.blacklist_db:
+                    device.trust_state = TrustState.blacklisted
+                elif trusted in self.ignore_db:
+                    device.trust_state = TrustState.ignored
+                store.add(device)
+        return store
 
     def save_device_keys(self, device_keys: dict[str, dict[str, Any]]) -> None:
         """nio's rows for new and changed devices, written in bulk statements.

@@ -10,7 +10,7 @@ from nio.crypto import OlmAccount, OlmDevice
 from nio.crypto.sessions import OutboundSession
 from nio.store.file_trustdb import Key
 
-from bot.matrix.cryptostore import BotCryptoStore, IndexedKeyStore
+from bot.matrix.cryptostore import BotCryptoStore, IndexedDeviceStore, IndexedKeyStore
 
 USER, DEVICE = "@buurtbot:example.nl", "BOTDEVICE"
 
@@ -79,7 +79,12 @@ def test_device_keys_written_in_bulk_load_back_as_nio_wrote_them(tmp_path: Path)
     store.save_device_keys({d.user_id: {d.id: d} for d in devices})
     devices[7].deleted = True
     store.save_device_keys({devices[7].user_id: {devices[7].id: devices[7]}})  # a change
+    store.blacklist_device(devices[9])
     loaded = BotCryptoStore(USER, DEVICE, str(tmp_path)).load_device_keys()
+    assert isinstance(loaded, IndexedDeviceStore)
     for d in devices:
         again = loaded[d.user_id][d.id]
         assert again.keys == d.keys and again.deleted == (d is devices[7])
+        assert again.blacklisted == (d is devices[9])
+    assert devices[3] in loaded and not loaded.add(devices[3]), "already known"
+    assert device(500) not in loaded and loaded.add(device(500))
