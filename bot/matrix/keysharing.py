@@ -159,8 +159,10 @@ class KeySharing:
         and the benchmarks)."""
         if self._ready_logged or self.pending():
             return
-        self._ready_logged = True
         rooms = sum(1 for room in self._nio.rooms.values() if room.encrypted)
+        if not rooms:  # a first start: the rooms are still to be joined
+            return
+        self._ready_logged = True
         log.info(
             "room keys ready in all %d encrypted rooms (%d restored from the last run)",
             rooms,
