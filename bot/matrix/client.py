@@ -184,6 +184,12 @@ class MatrixClient:
         if isinstance(response, SyncError):
             raise MatrixError("sync", response.status_code, response.message or "", False)
         self._remember_state(response)
+        for room_id in response.rooms.join:
+            # The filter loads members eagerly, so sync gives nio every member: without this
+            # nio fetches /joined_members before the first encrypted send of each process,
+            # on the alert's path.
+            if (room := self.nio.rooms.get(room_id)) is not None:
+                room.members_synced = True
         return response
 
     async def backfill(self, room_id: str, start: str, stop: str) -> list[Any]:

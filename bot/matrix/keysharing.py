@@ -100,7 +100,6 @@ class KeySharing:
         self.summaries: list[ShareSummary] = []  # the most recent shares, for tests and bench
         self._restored = 0
         self._ready_logged = False
-        self._members_tried: set[str] = set()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -123,8 +122,7 @@ class KeySharing:
     # -- what needs sharing -----------------------------------------------------------------
 
     def review(self) -> int:
-        """Queue every encrypted room whose session nio would share on the next send, or
-        whose member list nio would fetch first (after a restart: ``members_synced``)."""
+        """Queue every encrypted room whose session nio would share on the next send."""
         olm = self._nio.olm
         if olm is None:
             return 0
@@ -134,7 +132,7 @@ class KeySharing:
                 room.encrypted
                 and room_id not in self._shares
                 and room_id not in self._queue
-                and (self._needs_members(room) or olm.should_share_group_session(room_id))
+                and olm.should_share_group_session(room_id)
             ):
                 self._queue[room_id] = None
                 queued += 1
@@ -142,17 +140,6 @@ class KeySharing:
             self._wake.set()
         self._log_ready()
         return queued
-
-    def _needs_members(self, room: Any) -> bool:
-        # nio's room_send fetches /joined_members before the first encrypted send of a
-        # process; tried once per room here, in the background, so it is not on the alert path.
-        return not room.members_synced and room.room_id not in self._members_tried
-
-    async def _sync_members(self, room_id: str) -> None:
-        room = self._nio.rooms.get(room_id)
-        if room is not None and self._needs_members(room):
-            self._members_tried.add(room_id)
-            await self._nio.joined_members(room_id)
 
     def _log_ready(self) -> None:
         """Say once, after a start, when every encrypted room's key is out (for operators
@@ -271,7 +258,6 @@ class KeySharing:
             room_id = next(iter(self._queue))
             self._queue.pop(room_id)
             try:
-                await self._sync_members(room_id)
                 await self.ensure_shared(room_id, background=True)
             except asyncio.CancelledError:
                 raise
@@ -293,7 +279,8 @@ class KeySharing:
         started = time.monotonic()
         try:
             room = nio.rooms[room_id]
-            await self._sync_members(room_id)
+            if not room.members_synced:
+                await nio.joined_members(room_id)
             await self.query_keys()
             users = list(room.users)
             new_sessions = await self._claim_missing(users)
