@@ -37,6 +37,7 @@ from typing import Any
 from nio import AsyncClient, KeysClaimError, ToDeviceError, ToDeviceMessage
 from nio.crypto import OlmDevice
 
+from bot.background import cancel_and_wait
 from bot.matrix.cryptostore import BotCryptoStore
 
 log = logging.getLogger(__name__)
@@ -111,12 +112,7 @@ class KeySharing:
             ]
 
     async def stop(self) -> None:
-        tasks = [*self._workers, *self._shares.values()]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait([*self._workers, *self._shares.values()])
         self._workers = []
 
     # -- what needs sharing -----------------------------------------------------------------
