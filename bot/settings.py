@@ -304,6 +304,29 @@ class AlarmTestSettings(BaseModel):
     )
 
 
+class EncryptionSettings(BaseModel):
+    """Sharing room keys ahead of time (see bot/matrix/keysharing.py)."""
+
+    background_rooms: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description="Encrypted rooms whose megolm session is shared in the background at once.",
+    )
+    devices_per_request: int = Field(
+        250, ge=20, le=2000, description="Room-key messages per /sendToDevice request."
+    )
+    claim_retry_seconds: float = Field(
+        3600,
+        ge=0,
+        description="A device whose one-time keys had run out is claimed again after this long.",
+    )
+    crypto_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "ERROR",
+        description="Level of matrix-nio's crypto loggers (they warn once per device per share).",
+    )
+
+
 class Settings(BaseSettings):
     """Everything an operator can set. Secrets are ``SecretStr`` so they never print."""
 
@@ -361,6 +384,7 @@ class Settings(BaseSettings):
     invitations: InvitationSettings = Field(default_factory=InvitationSettings)
     signup: SignupSettings = Field(default_factory=SignupSettings)
     alarm_test: AlarmTestSettings = Field(default_factory=AlarmTestSettings)
+    encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
 
     @field_validator("homeserver")
     @classmethod

@@ -46,6 +46,8 @@ from nio.crypto import decrypt_attachment
 from bot.domain.formatting import Rich
 from bot.domain.message import Attachment
 from bot.domain.power import RoomPower, with_user_level
+from bot.matrix.cryptostore import BotCryptoStore, IndexedDeviceStore
+from bot.matrix.keysharing import KeySharing
 from bot.settings import Settings
 from bot.store.state import Session, StateRepository
 
@@ -119,6 +121,7 @@ class MatrixClient:
             backoff_factor=0.5,
             max_timeout_retry_wait_time=settings.max_backoff_seconds,  # ... with capped backoff
             request_timeout=max(60.0, settings.sync_timeout_ms / 1000 + 30),
+            store=BotCryptoStore,
         )
         self.nio = AsyncClient(
             settings.homeserver,
@@ -126,9 +129,18 @@ class MatrixClient:
             store_path=str(settings.crypto_store_dir),
             config=config,
         )
+        encryption = settings.encryption
+        logging.getLogger("nio.crypto").setLevel(encryption.crypto_log_level)
+        self.keys = KeySharing(
+            self.nio,
+            background_rooms=encryption.background_rooms,
+            devices_per_request=encryption.devices_per_request,
+            claim_retry_s=encryption.claim_retry_seconds,
+        )
         self._create: dict[str, dict[str, Any]] = {}
         self._power_levels: dict[str, dict[str, Any]] = {}
         self._power_locks: dict[str, asyncio.Lock] = {}
+        self._restored = False  # the last run's outbound megolm sessions
 
     @property
     def user_id(self) -> str:
@@ -170,9 +182,20 @@ class MatrixClient:
             log.info("restored session of %s, device %s", session.user_id, session.device_id)
         if self.nio.should_upload_keys:
             _check(await self.nio.keys_upload(), "keys upload")
+        if self.nio.olm is not None:
+            if not isinstance(self.nio.olm.device_store, IndexedDeviceStore):  # a new account
+                self.nio.olm.device_store = IndexedDeviceStore.of(self.nio.olm.device_store)
+            # nio forgets which users' device lists it follows and would query every member of
+            # every room again after each restart; the stored devices are kept current by the
+            # sync's device_lists.changed, as the spec intends.
+            self.nio.olm.tracked_users.update(self.nio.olm.device_store.users)
+        self.keys.start()
         return session
 
     async def close(self) -> None:
+        await self.keys.stop()
+        if isinstance(self.nio.store, BotCryptoStore):
+            self.nio.store.flush()
         await self.nio.close()
 
     # -- sync ----------------------------------------------------------------------------
@@ -184,6 +207,12 @@ class MatrixClient:
         if isinstance(response, SyncError):
             raise MatrixError("sync", response.status_code, response.message or "", False)
         self._remember_state(response)
+        for room_id in response.rooms.join:
+            # The filter loads members eagerly, so sync gives nio every member: without this
+            # nio fetches /joined_members before the first encrypted send of each process,
+            # on the alert's path.
+            if (room := self.nio.rooms.get(room_id)) is not None:
+                room.members_synced = True
         return response
 
     async def backfill(self, room_id: str, start: str, stop: str) -> list[Any]:
@@ -207,14 +236,19 @@ class MatrixClient:
         self.nio.next_batch = ""
 
     async def after_sync(self) -> None:
-        """The E2EE housekeeping nio's ``sync_forever`` would do: keys out, keys in."""
+        """The E2EE housekeeping nio's ``sync_forever`` would do: keys out, keys in; then
+        queue the background room-key shares the batch made necessary (joins, leaves, new
+        devices, rotated sessions)."""
         await self.nio.send_to_device_messages()
         if self.nio.should_upload_keys:
             await self.nio.keys_upload()
-        if self.nio.should_query_keys:
-            await self.nio.keys_query()
+        await self.keys.query_keys()
         if self.nio.should_claim_keys:
             await self.nio.keys_claim(self.nio.get_users_for_key_claiming())
+        if not self._restored:
+            self._restored = True
+            self.keys.restore()
+        self.keys.review()
 
     def _remember_state(self, response: SyncResponse) -> None:
         for room_id, info in response.rooms.join.items():
@@ -522,13 +556,25 @@ class MatrixClient:
     async def send(
         self, room_id: str, content: Mapping[str, Any], txn: str, event_type: str = "m.room.message"
     ) -> str:
-        """Send (encrypting where the room is encrypted) and return the new event ID."""
+        """Send (encrypting where the room is encrypted) and return the new event ID.
+
+        In an encrypted room the megolm session is normally shared already (in the
+        background); if not, the share happens first, with background shares paused.
+        """
+        if room_id not in self.nio.rooms:
+            raise MatrixError("send", "M_FORBIDDEN", f"not in room {room_id}", True)
         try:
-            response = await self.nio.room_send(
-                room_id, event_type, dict(content), tx_id=txn, ignore_unverified_devices=True
-            )
+            async with self.keys.sending(room_id):
+                response = await self.nio.room_send(
+                    room_id, event_type, dict(content), tx_id=txn, ignore_unverified_devices=True
+                )
         except LocalProtocolError as exc:  # nio knows no such room: we are not in it
             raise MatrixError("send", "M_FORBIDDEN", str(exc), True) from exc
+        room = self.nio.rooms.get(room_id)
+        if room is not None and room.encrypted and self.nio.olm is not None:
+            self.keys.remember(room_id)  # its message index moved on
+            if self.nio.olm.should_share_group_session(room_id):
+                self.keys.review()  # that message used the session up: rotate it ahead of time
         return str(_check(response, "send").event_id)
 
     async def send_message(

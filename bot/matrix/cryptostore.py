@@ -1,0 +1,342 @@
+"""nio's default crypto store with the write pattern and lookups a municipality needs.
+
+matrix-nio 0.26's ``DefaultStore`` is built for one person's few hundred devices. Two of its
+habits cost the bot most of its per-device CPU when it shares a room key with thousands of
+devices (profiled, see tests/bench/README.md):
+
+- every new Olm session saves the *whole* Olm account (pickled and encrypted twice) and the
+  session, and encrypting the room key saves the session again: three pickles, four SQLite
+  commits per device. Here writes are coalesced: the newest state of the account and of each
+  session is written once, in one transaction, at the next turn of the event loop. That turn
+  comes before any request the change belongs to is sent (the to-device sends are tasks
+  scheduled after it), so nothing reaches the wire that is not on disk.
+- the trust lists (verified, blacklisted, ignored devices) are Python lists scanned per lookup,
+  and a share asks three of them about every device: quadratic in the number of devices the bot
+  ever saw. Here each list keeps a dict index beside it; the files stay the same.
+
+This is nio's public extension point (``AsyncClientConfig.store``); nio itself is not patched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from nio.crypto import DeviceStore, OlmDevice, TrustState
+from nio.crypto.sessions import OutboundGroupSession
+from nio.store import DefaultStore
+from nio.store.file_trustdb import Key, KeyStore
+from nio.store.models import Accounts, DeviceKeys, Keys, OlmSessions
+from peewee import BlobField, DateTimeField, IntegerField, Model, TextField
+
+log = logging.getLogger(__name__)
+
+OUTBOUND_DELAY_S = 1.0
+
+
+class BotOutboundSessions(Model):
+    """The bot's outbound megolm session per room (nio keeps them only in memory)."""
+
+    room_id = TextField(primary_key=True)
+    session = BlobField()
+    shared_with = TextField()  # JSON [[user, device], ...]
+    ignored = TextField()
+    message_count = IntegerField()
+    creation_time = DateTimeField()
+
+    class Meta:
+        table_name = "buurtbot_outbound_sessions"
+
+
+@dataclass
+class StoredOutbound:
+    session: OutboundGroupSession
+    shared_with: set[tuple[str, str]]
+    ignored: set[tuple[str, str]]
+
+
+class IndexedDeviceStore(DeviceStore):
+    """nio's in-memory device store with an O(1) ``add``.
+
+    nio's ``DeviceStore.add`` checks ``device in self`` by walking every device it knows, so a
+    key query (or loading the store at start-up) is quadratic in the number of devices: about
+    five minutes of CPU at 20,000 devices. The entries are nio's own; only the lookup differs.
+    """
+
+    def __contains__(self, device: object) -> bool:
+        if not isinstance(device, OlmDevice):
+            return False
+        existing = self._entries.get(device.user_id, {}).get(device.id)
+        return existing is not None and existing == device
+
+    def add(self, device: OlmDevice) -> bool:
+        if device in self:
+            return False
+        self._entries[device.user_id][device.id] = device
+        return True
+
+    @classmethod
+    def of(cls, store: DeviceStore) -> IndexedDeviceStore:
+        indexed = cls()
+        for device in store:
+            indexed.add(device)
+        return indexed
+
+
+class IndexedKeyStore(KeyStore):
+    """A trust list file with O(1) membership (nio's scans its list with ``__eq__``)."""
+
+    def __init__(self, filename: str) -> None:
+        self._index: dict[tuple[str, str], Key] = {}
+        super().__init__(filename)
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._index = {(key.user_id, key.device_id): key for key in self._entries}
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, Key):
+            return False
+        found = self._index.get((key.user_id, key.device_id))
+        return found is not None and found == key
+
+    def get_key(self, user_id: str, device_id: str) -> Key | None:
+        return self._index.get((user_id, device_id))
+
+    def check(self, key: Key) -> bool:
+        return key in self
+
+    def _add_without_save(self, key: Key) -> bool:
+        added = super()._add_without_save(key)
+        self._index.setdefault((key.user_id, key.device_id), key)
+        return added
+
+    def remove(self, key: Key) -> bool:
+        if key not in self:  # nio rewrites the file even when the key was not in it
+            return False
+        super().remove(key)
+        self._reindex()
+        return True
+
+    def remove_many(self, keys: list[Key]) -> None:
+        present = [key for key in keys if key in self]
+        if present:
+            super().remove_many(present)
+            self._reindex()
+
+
+class BotCryptoStore(DefaultStore):
+    """``DefaultStore`` with coalesced Olm writes and indexed trust lists (same files)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.trust_db = IndexedKeyStore(self.trust_db._filename)
+        self.blacklist_db = IndexedKeyStore(self.blacklist_db._filename)
+        self.ignore_db = IndexedKeyStore(self.ignore_db._filename)
+        self._account: Any = None
+        self._account_written = False
+        self._sessions: dict[str, Any] = {}
+        self._outbound: dict[str, OutboundGroupSession | None] = {}  # None: forget it
+        self._flush_scheduled = False
+        self._outbound_timer: asyncio.TimerHandle | None = None
+        self.flushes = 0
+        with self.database.bind_ctx([BotOutboundSessions]):
+            self.database.create_tables(
+                [BotOutboundSessions], safe=True
+            )  # transactions written, for the share summary and the tests
+
+    def save_account(self, account: Any) -> None:
+        if not self._account_written:  # other tables refer to the account row: write it now
+            DefaultStore.save_account(self, account)
+            self._account_written = True
+            return
+        self._account = account
+        self._schedule_flush()
+
+    def save_session(self, curve_key: str, session: Any) -> None:
+        self._sessions[curve_key] = session
+        self._schedule_flush()
+
+    def save_outbound_session(self, room_id: str, session: OutboundGroupSession | None) -> None:
+        """Remember a room's outbound session (or, with ``None``, that there is none).
+
+        Written within ``OUTBOUND_DELAY_S``, not at once: a fan-out to 80 rooms becomes one
+        transaction after it instead of 80 on its path. What a crash loses in that second is
+        covered by the message indices a restore skips (``keysharing.RESTORE_SKIP``).
+        """
+        self._outbound[room_id] = session
+        if self._outbound_timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+                return
+            self._outbound_timer = loop.call_later(OUTBOUND_DELAY_S, self.flush)
+
+    def load_outbound_sessions(self) -> dict[str, StoredOutbound]:
+        found: dict[str, StoredOutbound] = {}
+        with self.database.bind_ctx([BotOutboundSessions]):
+            for row in BotOutboundSessions.select():
+                try:
+                    session = OutboundGroupSession.from_pickle(bytes(row.session), self.pickle_key)
+                except Exception as exc:  # a damaged row costs one re-share, nothing else
+                    log.warning("stored outbound session of %s unreadable: %s", row.room_id, exc)
+                    continue
+                session.message_count = row.message_count
+                session.creation_time = row.creation_time
+                found[row.room_id] = StoredOutbound(
+                    session,
+                    {(u, d) for u, d in json.loads(row.shared_with)},
+                    {(u, d) for u, d in json.loads(row.ignored)},
+                )
+        return found
+
+    def _schedule_flush(self) -> None:
+        if self._flush_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (loading the store): write at once
+            self.flush()
+            return
+        self._flush_scheduled = True
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write the pending account and sessions in one transaction.
+
+        The rows are nio's own (``OlmSessions``, as ``DefaultStore.save_session`` writes
+        them), but in one bulk statement: nio's per-call model binding and account lookup cost
+        about 5 ms per session, more than all the cryptography of a share.
+        """
+        self._flush_scheduled = False
+        if self._outbound_timer is not None:
+            self._outbound_timer.cancel()
+            self._outbound_timer = None
+        account, sessions, outbound = self._account, self._sessions, self._outbound
+        if account is None and not sessions and not outbound:
+            return
+        self._account, self._sessions, self._outbound = None, {}, {}
+        with self.database.bind_ctx([*self.models, BotOutboundSessions]), self.database.atomic():
+            for room_id, group in outbound.items():
+                if group is None:
+                    BotOutboundSessions.delete().where(
+                        BotOutboundSessions.room_id == room_id
+                    ).execute()
+                    continue
+                BotOutboundSessions.replace(
+                    room_id=room_id,
+                    session=group.pickle(self.pickle_key),
+                    shared_with=json.dumps(sorted(group.users_shared_with)),
+                    ignored=json.dumps(sorted(group.users_ignored)),
+                    message_count=group.message_count,
+                    creation_time=group.creation_time,
+                ).execute()
+            if account is not None:
+                DefaultStore.save_account(self, account)
+            if sessions:
+                row = Accounts.get(
+                    Accounts.user_id == self.user_id, Accounts.device_id == self.device_id
+                )
+                rows = [
+                    {
+                        "account": row,
+                        "sender_key": curve_key,
+                        "session": session.pickle(self.pickle_key),
+                        "session_id": session.id,
+                        "creation_time": session.creation_time,
+                        "last_usage_date": session.use_time,
+                    }
+                    for curve_key, session in sessions.items()
+                ]
+                for start in range(0, len(rows), 200):  # SQLite's bound-variable limit
+                    OlmSessions.replace_many(rows[start : start + 200]).execute()
+        self.flushes += 1
+
+    def load_device_keys(self) -> DeviceStore:
+        """nio's devices and their trust state, read with two queries into an indexed store
+        (``DefaultStore`` reads each device's keys with a query of its own)."""
+        store = IndexedDeviceStore()
+        with self.database.bind_ctx(self.models):
+            account = Accounts.get_or_none(
+                Accounts.user_id == self.user_id, Accounts.device_id == self.device_id
+            )
+            if account is None:
+                return store
+            keys: dict[int, dict[str, str]] = {}
+            query = (
+                Keys.select(Keys.device, Keys.key_type, Keys.key)
+                .join(DeviceKeys)
+                .where(DeviceKeys.account == account)
+                .tuples()
+            )
+            for device_pk, key_type, key in query:
+                keys.setdefault(device_pk, {})[key_type] = key
+            for row in DeviceKeys.select().where(DeviceKeys.account == account):
+                device = OlmDevice(
+                    row.user_id,
+                    row.device_id,
+                    keys.get(row.id, {}),
+                    display_name=row.display_name,
+                    deleted=row.deleted,
+                )
+                trusted = Key.from_olmdevice(device)
+                if trusted in self.trust_db:
+                    device.trust_state = TrustState.verified
+                elif trusted in self.blacklist_db:
+                    device.trust_state = TrustState.blacklisted
+                elif trusted in self.ignore_db:
+                    device.trust_state = TrustState.ignored
+                store.add(device)
+        return store
+
+    def save_device_keys(self, device_keys: dict[str, dict[str, Any]]) -> None:
+        """nio's rows for new and changed devices, written in bulk statements.
+
+        ``DefaultStore`` selects, updates and re-inserts every device one statement at a time
+        (about 2 ms per device): a key query after a join wave is thousands of devices.
+        """
+        devices = [device for by_id in device_keys.values() for device in by_id.values()]
+        if not devices:
+            return
+        with self.database.bind_ctx(self.models), self.database.atomic():
+            account = Accounts.get(
+                Accounts.user_id == self.user_id, Accounts.device_id == self.device_id
+            )
+            rows = [
+                {
+                    "account": account,
+                    "user_id": d.user_id,
+                    "device_id": d.id,
+                    "display_name": d.display_name,
+                    "deleted": d.deleted,
+                }
+                for d in devices
+            ]
+            for start in range(0, len(rows), 100):
+                DeviceKeys.insert_many(rows[start : start + 100]).on_conflict_ignore().execute()
+            ids: dict[tuple[str, str], int] = {}
+            users = list(device_keys)
+            for start in range(0, len(users), 500):
+                query = DeviceKeys.select(DeviceKeys.id, DeviceKeys.user_id, DeviceKeys.device_id)
+                for row in query.where(
+                    (DeviceKeys.account == account)
+                    & DeviceKeys.user_id.in_(users[start : start + 500])
+                ).tuples():
+                    ids[(row[1], row[2])] = row[0]
+            for deleted in (True, False):
+                chosen = [ids[(d.user_id, d.id)] for d in devices if d.deleted is deleted]
+                for start in range(0, len(chosen), 500):
+                    DeviceKeys.update(deleted=deleted).where(
+                        DeviceKeys.id.in_(chosen[start : start + 500])
+                    ).execute()
+            keys = [
+                {"key_type": key_type, "key": key, "device": ids[(d.user_id, d.id)]}
+                for d in devices
+                for key_type, key in d.keys.items()
+            ]
+            for start in range(0, len(keys), 300):
+                Keys.replace_many(keys[start : start + 300]).execute()

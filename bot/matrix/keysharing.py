@@ -1,0 +1,409 @@
+"""Megolm room keys shared ahead of time, so an alert only encrypts and sends.
+
+matrix-nio shares a room's megolm session lazily, inside the first ``room_send`` that needs
+it: Olm sessions to create, one-time keys to claim and a to-device message per device, all on
+the alert's path. It also drops the outbound session on every member or device-list change,
+rotates it after 100 messages or 7 days, and never persists it (so every restart re-shares in
+every room). This module is the one place in the bot where sessions are shared:
+
+- *ahead of time*, in the background: after each sync it looks at every encrypted room whose
+  session nio would share on the next send (``should_share_group_session``: new start, member
+  joined or left, device added, session rotated) and shares it, a few rooms at a time, pausing
+  while any send is going out;
+- *on demand*, for a send into a room whose session is not shared yet: the send shares first
+  (or waits for the share already under way), in the foreground.
+
+The share itself is nio's own pieces through its public API: ``keys_claim`` for the devices
+without an Olm session, ``Olm.share_group_session_parallel`` for the encrypted room-key
+messages, ``to_device`` to send them. Doing the loop here rather than calling
+``share_group_session`` lets the bot send many devices per request instead of nio's 20, skip
+devices whose one-time keys ran out (instead of claiming them again on every share), yield to
+the event loop between chunks, and log one summary line per share. A share is registered in
+nio's ``sharing_session`` while it runs, so nio's own ``room_send`` waits for it instead of
+starting a second share (nio raises ``LocalProtocolError`` for a concurrent one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from nio import AsyncClient, KeysClaimError, ToDeviceError, ToDeviceMessage
+from nio.crypto import OlmDevice
+
+from bot.background import cancel_and_wait
+from bot.matrix.cryptostore import BotCryptoStore
+
+log = logging.getLogger(__name__)
+
+ENCRYPTED = "m.room.encrypted"
+# A restored session skips this many message indices: a send that was encrypted but not yet
+# remembered when the process died must never have its index used again (clients reject a
+# reused index as a replay).
+RESTORE_SKIP = 16
+CLAIM_PART = 200  # devices per /keys/claim request
+
+
+@dataclass
+class BatchToDevice(ToDeviceMessage):
+    """Room-key messages for many devices in one ``/sendToDevice`` request.
+
+    ``content`` is the whole ``{user: {device: message}}`` map; nio's ``to_device`` sends
+    ``as_dict()``, so one request (with nio's retries) carries the batch.
+    """
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"messages": self.content}
+
+
+@dataclass
+class ShareSummary:
+    room_id: str
+    devices: int
+    new_olm_sessions: int
+    unreachable: int
+    failed: int
+    seconds: float
+    background: bool
+
+
+class KeySharing:
+    """Coordinates megolm session shares with sends, for one nio client."""
+
+    def __init__(
+        self,
+        nio: AsyncClient,
+        *,
+        background_rooms: int = 2,
+        devices_per_request: int = 250,
+        claim_retry_s: float = 3600.0,
+    ) -> None:
+        self._nio = nio
+        self._background_rooms = background_rooms
+        self._per_request = devices_per_request
+        self._claim_retry_s = claim_retry_s
+        self._queue: dict[str, None] = {}  # rooms to share in the background, oldest first
+        self._wake = asyncio.Event()
+        self._shares: dict[str, asyncio.Task[ShareSummary | None]] = {}
+        self._sends = 0
+        self._no_sends = asyncio.Event()
+        self._no_sends.set()
+        self._query_lock = asyncio.Lock()
+        self._workers: list[asyncio.Task[None]] = []
+        # Devices whose one-time keys were gone when claimed: (user, device) -> when.
+        self._unreachable: dict[tuple[str, str], float] = {}
+        self.summaries: list[ShareSummary] = []  # the most recent shares, for tests and bench
+        self._restored = 0
+        self._ready_logged = False
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if not self._workers:
+            self._workers = [
+                asyncio.create_task(self._work(), name=f"key-sharing-{i}")
+                for i in range(self._background_rooms)
+            ]
+
+    async def stop(self) -> None:
+        await cancel_and_wait([*self._workers, *self._shares.values()])
+        self._workers = []
+
+    # -- what needs sharing -----------------------------------------------------------------
+
+    def review(self) -> int:
+        """Queue every encrypted room whose session nio would share on the next send."""
+        olm = self._nio.olm
+        if olm is None:
+            return 0
+        queued = 0
+        for room_id, room in self._nio.rooms.items():
+            if (
+                room.encrypted
+                and room_id not in self._shares
+                and room_id not in self._queue
+                and olm.should_share_group_session(room_id)
+            ):
+                self._queue[room_id] = None
+                queued += 1
+        if queued:
+            self._wake.set()
+        self._log_ready()
+        return queued
+
+    def _log_ready(self) -> None:
+        """Say once, after a start, when every encrypted room's key is out (for operators
+        and the benchmarks)."""
+        if self._ready_logged or self.pending():
+            return
+        rooms = sum(1 for room in self._nio.rooms.values() if room.encrypted)
+        if not rooms:  # a first start: the rooms are still to be joined
+            return
+        self._ready_logged = True
+        log.info(
+            "room keys ready in all %d encrypted rooms (%d restored from the last run)",
+            rooms,
+            self._restored,
+        )
+
+    def pending(self) -> int:
+        """Rooms queued or being shared right now."""
+        return len(self._queue) + len(self._shares)
+
+    async def query_keys(self) -> None:
+        """``keys_query`` once, however many callers want it at the same time."""
+        async with self._query_lock:
+            if self._nio.should_query_keys:
+                await self._nio.keys_query()
+
+    # -- across restarts ------------------------------------------------------------------
+
+    def remember(self, room_id: str) -> None:
+        """Store the room's outbound session as it is now (after a share or a send)."""
+        store, olm = self._nio.store, self._nio.olm
+        if isinstance(store, BotCryptoStore) and olm is not None:
+            store.save_outbound_session(room_id, olm.outbound_group_sessions.get(room_id))
+
+    def restore(self) -> int:
+        """Put back the outbound sessions of the last run that are still safe to use.
+
+        nio forgets them on every restart (matrix-nio issue 380), which would make the first
+        send in every room after a restart share anew. A stored session is used again only if
+        it has not expired and everyone it was shared with is still a member with that device;
+        members or devices that are new get it in the background. Call once the first sync and
+        key query are through, so membership and device lists are current.
+        """
+        nio, olm, store = self._nio, self._nio.olm, self._nio.store
+        if olm is None or not isinstance(store, BotCryptoStore):
+            return 0
+        restored = 0
+        for room_id, stored in store.load_outbound_sessions().items():
+            room = nio.rooms.get(room_id)
+            session = stored.session
+            if room is None or not room.encrypted or room_id in olm.outbound_group_sessions:
+                continue
+            current = {
+                (user_id, device.id)
+                for user_id in room.users
+                for device in olm.device_store.active_user_devices(user_id)
+                if not olm.is_device_blacklisted(device)
+            }
+            gone = stored.shared_with - current  # left, deleted or blocked since
+            spent = session.message_count + RESTORE_SKIP >= session.max_messages
+            if gone or spent or session.expired:
+                store.save_outbound_session(room_id, None)
+                continue
+            session.shared = True  # nio's wrapper encrypts only a shared session
+            for _ in range(RESTORE_SKIP):
+                session.encrypt("{}")
+            session.users_shared_with = stored.shared_with
+            session.users_ignored = stored.ignored
+            session.shared = current <= stored.shared_with | stored.ignored
+            olm.outbound_group_sessions[room_id] = session
+            self.remember(room_id)
+            restored += 1
+        self._restored = restored
+        return restored
+
+    # -- sends ----------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def sending(self, room_id: str) -> AsyncIterator[None]:
+        """Around a send: background shares pause, and this room's session is shared first."""
+        self._sends += 1
+        self._no_sends.clear()
+        try:
+            await self.ensure_shared(room_id)
+            yield
+        finally:
+            self._sends -= 1
+            if self._sends == 0:
+                self._no_sends.set()
+
+    async def ensure_shared(self, room_id: str, *, background: bool = False) -> None:
+        olm, room = self._nio.olm, self._nio.rooms.get(room_id)
+        if olm is None or room is None or not room.encrypted:
+            return
+        while True:
+            running = self._shares.get(room_id)
+            if running is not None:
+                await asyncio.shield(running)
+            elif olm.should_share_group_session(room_id):
+                self._queue.pop(room_id, None)
+                task = asyncio.create_task(self._share(room_id, background))
+                self._shares[room_id] = task
+                task.add_done_callback(lambda _, r=room_id: self._shares.pop(r, None))
+                await asyncio.shield(task)
+            else:
+                return
+
+    async def _work(self) -> None:
+        while True:
+            while not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+            await self._no_sends.wait()  # a bulletin going out has the homeserver first
+            if not self._queue:
+                continue
+            room_id = next(iter(self._queue))
+            self._queue.pop(room_id)
+            try:
+                await self.ensure_shared(room_id, background=True)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background key share for %s failed", room_id)
+            self._log_ready()
+
+    # -- one share ------------------------------------------------------------------------
+
+    async def _share(self, room_id: str, background: bool) -> ShareSummary | None:
+        nio = self._nio
+        olm = nio.olm
+        assert olm is not None
+        if room_id in nio.sharing_session:  # nio's own share is under way: wait for it
+            await nio.sharing_session[room_id].wait()
+            return None
+        done = asyncio.Event()
+        nio.sharing_session[room_id] = done
+        started = time.monotonic()
+        try:
+            room = nio.rooms[room_id]
+            if not room.members_synced:
+                await nio.joined_members(room_id)
+            await self.query_keys()
+            users = list(room.users)
+            new_sessions = await self._claim_missing(users)
+            session = None
+            batch: dict[str, dict[str, Any]] = defaultdict(dict)
+            batch_with: set[tuple[str, str]] = set()
+            requests: list[asyncio.Task[bool]] = []
+            limit = asyncio.Semaphore(4)
+
+            def flush() -> None:
+                nonlocal batch, batch_with
+                if batch_with and session is not None:
+                    message = BatchToDevice(ENCRYPTED, "", "", dict(batch))
+                    requests.append(
+                        asyncio.create_task(self._send(message, batch_with, session, limit))
+                    )
+                batch, batch_with = defaultdict(dict), set()
+
+            for sharing_with, chunk in olm.share_group_session_parallel(
+                room_id, users, ignore_unverified_devices=True
+            ):
+                session = olm.outbound_group_sessions[room_id]
+                for user_id, devices in chunk["messages"].items():
+                    batch[user_id].update(devices)
+                batch_with |= sharing_with
+                if len(batch_with) >= self._per_request:
+                    flush()
+                await asyncio.sleep(0)  # encrypting for thousands of devices: let sync run
+            flush()
+            failed = sum(not ok for ok in await asyncio.gather(*requests))
+            session = olm.outbound_group_sessions[room_id]
+            session.shared = True
+            gone = set(users) - set(room.users)
+            if gone:  # someone left while the key went out: they must not keep it
+                log.info("%d member(s) left %s during its key share; rotating", len(gone), room_id)
+                nio.invalidate_outbound_session(room_id)
+            self.remember(room_id)
+            summary = ShareSummary(
+                room_id,
+                len(session.users_shared_with),
+                new_sessions,
+                len(self._unreachable_in(users)),
+                failed,
+                time.monotonic() - started,
+                background,
+            )
+            self._remember(summary)
+            return summary
+        finally:
+            nio.sharing_session.pop(room_id, None)
+            done.set()
+
+    async def _send(
+        self,
+        message: BatchToDevice,
+        recipients: set[tuple[str, str]],
+        session: Any,
+        limit: asyncio.Semaphore,
+    ) -> bool:
+        async with limit:
+            response = await self._nio.to_device(message)
+        if isinstance(response, ToDeviceError):
+            log.error("room key to %d devices not delivered: %s", len(recipients), response.message)
+            return False
+        session.users_shared_with.update(recipients)
+        return True
+
+    async def _claim_missing(self, users: list[str]) -> int:
+        """Claim one-time keys for devices without an Olm session; returns sessions made.
+
+        A device whose keys ran out (or that is blocked) is not claimed again on every share:
+        blocked devices never, exhausted ones only after ``claim_retry_s``.
+        """
+        nio, olm = self._nio, self._nio.olm
+        assert olm is not None
+        now = time.monotonic()
+        missing: dict[str, list[str]] = defaultdict(list)
+        devices: list[OlmDevice] = []
+        for user_id in users:
+            for device in olm.device_store.active_user_devices(user_id):
+                if device.id == nio.device_id and user_id == nio.user_id:
+                    continue
+                if olm.session_store.get(device.curve25519) or olm.is_device_blacklisted(device):
+                    continue
+                if now - self._unreachable.get((user_id, device.id), -1e12) < self._claim_retry_s:
+                    continue
+                missing[user_id].append(device.id)
+                devices.append(device)
+        if not devices:
+            return 0
+        # Claimed in parts, all at once: nio makes every Olm session of one response in one go
+        # (about 0.3 ms each), and the sync loop should not wait for thousands of them.
+        parts: list[dict[str, list[str]]] = [{}]
+        size = 0
+        for user_id, device_ids in missing.items():
+            if size >= CLAIM_PART:
+                parts.append({})
+                size = 0
+            parts[-1][user_id] = device_ids
+            size += len(device_ids)
+        for response in await asyncio.gather(*(nio.keys_claim(part) for part in parts)):
+            if isinstance(response, KeysClaimError):
+                log.warning("one-time key claim failed: %s", response.message)
+                return 0
+        made = 0
+        for device in devices:
+            if olm.session_store.get(device.curve25519):
+                made += 1
+                self._unreachable.pop((device.user_id, device.id), None)
+            else:
+                self._unreachable[(device.user_id, device.id)] = now
+        return made
+
+    def _unreachable_in(self, users: list[str]) -> list[tuple[str, str]]:
+        wanted = set(users)
+        return [key for key in self._unreachable if key[0] in wanted]
+
+    def _remember(self, summary: ShareSummary) -> None:
+        self.summaries = [*self.summaries[-999:], summary]
+        log.info(
+            "shared room key of %s with %d devices (%d new Olm sessions, %d unreachable, "
+            "%d requests failed) in %.2f s%s",
+            summary.room_id,
+            summary.devices,
+            summary.new_olm_sessions,
+            summary.unreachable,
+            summary.failed,
+            summary.seconds,
+            " in the background" if summary.background else " before a send",
+        )
