@@ -389,6 +389,8 @@ def _log_answer(request: JoinRequest) -> Answer:
     """Where the bot's own decisions answer: the log (the notice and audit say the rest)."""
 
     async def answer(text: Rich) -> None:
-        log.info("request %d decided by the bot: %s", request.id, text.plain)
+        # Names and reasons stay out of the log at INFO; the notice and the audit hold them.
+        log.info("request %d decided by the bot", request.id)
+        log.debug("request %d: %s", request.id, text.plain)
 
     return answer
