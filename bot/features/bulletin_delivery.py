@@ -32,7 +32,10 @@ from bot.store.database import now_ms
 
 log = logging.getLogger(__name__)
 
-CONCURRENCY = 32
+# Copies in flight at once. A client sending every copy at once is what a wijkagent would
+# otherwise do; at 500 rooms a cap of 32 made the bot 1.18x slower than that, 128 ties it
+# (tests/bench/README.md). Synapse does the queueing either way; rate limits are retried.
+CONCURRENCY = 128
 MAX_ATTEMPTS = 8
 MAX_BACKOFF_S = 300
 # A copy that replies to an alert waits while the alert itself is still on its way.
