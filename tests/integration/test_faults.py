@@ -267,7 +267,9 @@ async def test_locked_database_is_waited_out(neighbourhood, caplog) -> None:
     bot, task = await run_bot(place)
     try:
         await place.wait_for_bot_in_room()
-        blocker = sqlite3.connect(bot.settings.database_path, timeout=1)
+        # Taking the lock waits for whatever the bot is writing right now (start-up work such
+        # as the member history or the scheduler may hold a transaction for a moment).
+        blocker = sqlite3.connect(bot.settings.database_path, timeout=30)
         blocker.execute("BEGIN EXCLUSIVE")  # another process holding the write lock
         asked = [await place.beheerder.send_text(place.room_id, "!ping") for _ in range(3)]
 
