@@ -43,6 +43,7 @@ from urllib.parse import quote
 
 import psutil
 import vodozemac
+from _devices import device_keys, one_time_keys
 from _setup import (
     SETUP_NOTE,
     Bench,
@@ -67,10 +68,6 @@ RESTORED = re.compile(r"room keys ready in all \d+ encrypted rooms \((\d+) resto
 SHARED_LINE = re.compile(r"shared room key of (\S+) with (\d+) devices \((\d+) new Olm")
 
 
-def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 # -- residents' devices ---------------------------------------------------------------------
 
 
@@ -91,29 +88,14 @@ async def login(bench: Bench, user: RegisteredUser) -> Device:
     return Device(user, data["device_id"], data["access_token"])
 
 
-async def upload_keys(bench: Bench, device: Device, one_time_keys: int = 3) -> None:
+async def upload_keys(bench: Bench, device: Device, one_time_key_count: int = 3) -> None:
     """Make ``device`` a real E2EE device: identity keys and signed one-time keys."""
     account = vodozemac.Account()
     user_id, device_id = device.user.user_id, device.device_id
-    signer = f"ed25519:{device_id}"
-    device_keys: dict[str, Any] = {
-        "user_id": user_id,
-        "device_id": device_id,
-        "algorithms": ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"],
-        "keys": {
-            f"curve25519:{device_id}": account.curve25519_key.to_base64(),
-            signer: account.ed25519_key.to_base64(),
-        },
+    body = {
+        "device_keys": device_keys(account, user_id, device_id),
+        "one_time_keys": one_time_keys(account, user_id, device_id, one_time_key_count),
     }
-    sign = lambda obj: account.sign(canonical(obj).encode()).to_base64()  # noqa: E731
-    device_keys["signatures"] = {user_id: {signer: sign(device_keys)}}
-    account.generate_one_time_keys(one_time_keys)
-    otks = {}
-    for key_id, key in account.one_time_keys.items():
-        signed = {"key": key.to_base64()}
-        signed["signatures"] = {user_id: {signer: sign(signed)}}  # type: ignore[assignment]
-        otks[f"signed_curve25519:{key_id}"] = signed
-    body = {"device_keys": device_keys, "one_time_keys": otks}
     await bench.api.request("POST", "/_matrix/client/v3/keys/upload", device.token, body)
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import json
 import pstats
 import shutil
 import tempfile
@@ -24,6 +23,8 @@ import time
 from typing import Any
 
 import vodozemac
+from _devices import device_keys as signed_device_keys
+from _devices import one_time_keys
 from _setup import Report, run
 from nio import AsyncClient, AsyncClientConfig, KeysClaimResponse, KeysQueryResponse
 from nio.store import DefaultStore
@@ -33,36 +34,15 @@ from bot.matrix.cryptostore import BotCryptoStore, IndexedDeviceStore
 ROOM = "!bench:example.nl"
 
 
-def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def homeserver_answers(devices: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """What /keys/query and /keys/claim would return for ``devices`` one-device users."""
     device_keys: dict[str, Any] = {}
     claims: dict[str, Any] = {}
     for n in range(devices):
         account = vodozemac.Account()
-        account.generate_one_time_keys(1)
         user_id, device_id = f"@bewoner{n}:example.nl", f"DEVICE{n}"
-        signer = f"ed25519:{device_id}"
-        keys: dict[str, Any] = {
-            "user_id": user_id,
-            "device_id": device_id,
-            "algorithms": ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"],
-            "keys": {
-                f"curve25519:{device_id}": account.curve25519_key.to_base64(),
-                signer: account.ed25519_key.to_base64(),
-            },
-        }
-        keys["signatures"] = {user_id: {signer: account.sign(canonical(keys).encode()).to_base64()}}
-        device_keys[user_id] = {device_id: keys}
-        key_id, key = next(iter(account.one_time_keys.items()))
-        signed: dict[str, Any] = {"key": key.to_base64()}
-        signed["signatures"] = {
-            user_id: {signer: account.sign(canonical(signed).encode()).to_base64()}
-        }
-        claims[user_id] = {device_id: {f"signed_curve25519:{key_id}": signed}}
+        device_keys[user_id] = {device_id: signed_device_keys(account, user_id, device_id)}
+        claims[user_id] = {device_id: one_time_keys(account, user_id, device_id, 1)}
     return {"device_keys": device_keys, "failures": {}}, {"one_time_keys": claims, "failures": {}}
 
 
