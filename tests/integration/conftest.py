@@ -26,6 +26,9 @@ from nio import AsyncClient, AsyncClientConfig
 from bot.app import Bot, FeatureFactory, default_features
 from bot.devserver.rooms import UserSession
 from bot.devserver.synapse import LocalSynapse, RegisteredUser
+from bot.features.base import Feature
+from bot.features.bulletins import BulletinsFeature
+from bot.services import Services
 from bot.settings import Settings, load_settings
 
 INTEGRATION_DIR = Path(__file__).parent
@@ -352,6 +355,33 @@ async def bot_account(homeserver: Any, admin: RegisteredUser, tmp_path: Path) ->
     account = await homeserver.register(unique("bot"))
     await homeserver.exempt_from_ratelimit(admin.access_token, account.user_id)
     return BotAccount(account, tmp_path / "bot")
+
+
+def only_bulletins(services: Services) -> list[Feature]:
+    """A bot with nothing but the bulletins feature, for fan-out and encryption tests."""
+    return [BulletinsFeature(services)]
+
+
+async def police_coordination(
+    beheerder: Person,
+    agent: Person,
+    start_bot: Callable[..., Awaitable[RunningBot]],
+    features: FeatureFactory = only_bulletins,
+) -> tuple[RunningBot, str]:
+    """An encrypted coordination room of the beheerder with the wijkagent as police account,
+    and a bot started for it and joined; returns the bot and the room."""
+    coordination = await beheerder.session.create_room(
+        "Beheerders", encrypted=True, invite=[agent.user_id]
+    )
+    await agent.join(coordination)
+    bot = await start_bot(
+        features=features, coordination_room=coordination, police_users=[agent.user_id]
+    )
+    await beheerder.session.invite(coordination, bot.user_id)
+    await agent.wait_until(
+        lambda: bot.user_id in agent.client.rooms[coordination].users, what="bot in coord"
+    )
+    return bot, coordination
 
 
 @pytest.fixture

@@ -25,10 +25,7 @@ import pytest
 from bot.app import Bot
 from bot.devserver.rooms import UserSession
 from bot.devserver.synapse import LocalSynapse, RegisteredUser
-from bot.features.base import Feature
 from bot.features.bulletin_delivery import now_ms
-from bot.features.bulletins import BulletinsFeature
-from bot.services import Services
 from bot.settings import load_settings
 from bot.store.bulletins import BulletinRepository, Counts, State
 from tests.botprocess import BotProcess
@@ -39,6 +36,8 @@ from tests.integration.conftest import (
     RunningBot,
     assert_rate_limited_and_waited,
     eventually,
+    only_bulletins,
+    police_coordination,
     replies_to,
     room_with_bot,
     unique,
@@ -47,10 +46,6 @@ from tests.integration.conftest import (
 
 Event = dict[str, Any]
 COPY_TYPES = ("m.room.message", "m.room.encrypted")
-
-
-def only_bulletins(services: Services) -> list[Feature]:
-    return [BulletinsFeature(services)]
 
 
 def content(event: Event) -> dict[str, Any]:
@@ -146,17 +141,7 @@ async def neighbourhood(make_user, start_bot, rooms: int = 2, encrypted: int = 1
     beheerder = await make_user("beheerder", "Bea Beheer")
     agent = await make_user("agent", "Wijkagent Jansen")
     bewoner = await make_user("bewoner")
-    coordination = await beheerder.session.create_room(
-        "Beheerders", encrypted=True, invite=[agent.user_id]
-    )
-    await agent.join(coordination)
-    bot = await start_bot(
-        features=only_bulletins, coordination_room=coordination, police_users=[agent.user_id]
-    )
-    await beheerder.session.invite(coordination, bot.user_id)
-    await agent.wait_until(
-        lambda: bot.user_id in agent.client.rooms[coordination].users, what="bot in coord"
-    )
+    bot, coordination = await police_coordination(beheerder, agent, start_bot)
     watch = list(
         await asyncio.gather(
             *(

@@ -16,14 +16,16 @@ from urllib.parse import quote
 import vodozemac
 
 from bot.devserver.rooms import UserSession
-from bot.features.bulletins import BulletinsFeature
 from bot.matrix.keysharing import ShareSummary
-from bot.services import Services
-from tests.integration.conftest import Person, RunningBot, eventually, room_with_bot, unique
-
-
-def only_bulletins(services: Services) -> list[BulletinsFeature]:
-    return [BulletinsFeature(services)]
+from tests.integration.conftest import (
+    Person,
+    RunningBot,
+    eventually,
+    only_bulletins,
+    police_coordination,
+    room_with_bot,
+    unique,
+)
 
 
 def holds(person: Person, bot: RunningBot, room_id: str, session_id: str) -> bool:
@@ -97,17 +99,7 @@ async def neighbourhood(make_user, start_bot, residents: int = 3) -> Neighbourho
     agent = await make_user("agent", "Wijkagent Jansen")
     beheerder = await make_user("beheerder", "Bea Beheer")
     bewoners = [await make_user("bewoner") for _ in range(residents - 1)]
-    coordination = await beheerder.session.create_room(
-        "Beheerders", encrypted=True, invite=[agent.user_id]
-    )
-    await agent.join(coordination)
-    bot = await start_bot(
-        features=only_bulletins, coordination_room=coordination, police_users=[agent.user_id]
-    )
-    await beheerder.session.invite(coordination, bot.user_id)
-    await agent.wait_until(
-        lambda: bot.user_id in agent.client.rooms[coordination].users, what="bot in coord"
-    )
+    bot, coordination = await police_coordination(beheerder, agent, start_bot)
     watch = await room_with_bot(beheerder, bot.user_id, bewoners, name=unique("Wijk"))
     return Neighbourhood(bot, agent, coordination, watch, [beheerder, *bewoners])
 
