@@ -4,7 +4,9 @@ Usage::
 
     python tests/quality/train_model.py [--check]
 
-Trains a logistic regression over character n-grams on the **tuning split only** (see
+Trains two logistic regressions over character n-grams on the **tuning split only**: what
+a message is (a category, on topic, off topic) and, on the incidents, whether it is live
+(see
 `tests.quality.evaluate.load_splits`): held-out rows never reach it, so the held-out
 figures stay a measure of messages the whole classifier has never seen. Training is
 deterministic; `--check` exits 1 when the stored model differs from a fresh build (the
@@ -24,11 +26,12 @@ from pathlib import Path
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bot.domain.learned import MODEL_PATH, OFF_TOPIC, ON_TOPIC, features
+from bot.domain.learned import LATER, LIVE, MODEL_PATH, OFF_TOPIC, ON_TOPIC, features
 from bot.domain.text import matching_form
 from tests.quality.evaluate import TUNING, load_splits
 
-C = 4.0  # inverse regularisation strength
+C = 4.0  # inverse regularisation strength of the category model
+URGENCY_C = 1.0  # and of the urgency model (fewer rows, two classes: more regularised)
 MIN_WEIGHT = 0.02  # weights smaller than this change no decision and are not stored
 
 
@@ -39,35 +42,51 @@ def label(row: dict) -> str:
 
 
 def build(rows: list[dict] | None = None) -> dict[str, object]:
-    """The model's JSON data, trained on `rows` (default: the tuning split)."""
+    """The models' JSON data, trained on `rows` (default: the tuning split)."""
+    if rows is None:
+        rows = load_splits()[TUNING]
+    incidents = [r for r in rows if r["category"] is not None]
+    return {
+        "trained_on": f"{TUNING} split, {len(rows)} messages",
+        "category": fit([r["text"] for r in rows], [label(r) for r in rows], C),
+        "urgency": fit(
+            [r["text"] for r in incidents],
+            [LIVE if r["urgent"] else LATER for r in incidents],
+            URGENCY_C,
+        ),
+    }
+
+
+def fit(texts: list[str], labels: list[str], c: float) -> dict[str, object]:
+    """One logistic regression over the n-grams of `texts`, as stored JSON weights."""
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    if rows is None:
-        rows = load_splits()[TUNING]
     vectorizer = CountVectorizer(
         analyzer=lambda text: sorted(features(" " + matching_form(text))), binary=True
     )
-    x = vectorizer.fit_transform([r["text"] for r in rows])
-    y = [label(r) for r in rows]
-    model = LogisticRegression(C=C, max_iter=5000)
-    model.fit(x, y)
+    x = vectorizer.fit_transform(texts)
+    model = LogisticRegression(C=c, max_iter=5000)
+    model.fit(x, labels)
     classes = [str(c) for c in model.classes_]
+    # scikit-learn keeps one row of weights for two classes (for classes[1]); stored here
+    # as one row per class, so scoring is the same for both models.
+    coef = model.coef_ if len(classes) > 2 else [-model.coef_[0] / 2, model.coef_[0] / 2]
+    bias = (
+        model.intercept_
+        if len(classes) > 2
+        else [-model.intercept_[0] / 2, model.intercept_[0] / 2]
+    )
     weights: dict[str, list[list[float]]] = {}
     for gram, column in sorted(vectorizer.vocabulary_.items()):
         pairs = [
-            [i, round(float(model.coef_[i, column]), 4)]
+            [i, round(float(coef[i][column]), 4)]
             for i in range(len(classes))
-            if abs(model.coef_[i, column]) >= MIN_WEIGHT
+            if abs(coef[i][column]) >= MIN_WEIGHT
         ]
         if pairs:
             weights[gram] = pairs
-    return {
-        "trained_on": f"{TUNING} split, {len(rows)} messages",
-        "classes": classes,
-        "bias": [round(float(b), 4) for b in model.intercept_],
-        "weights": weights,
-    }
+    return {"classes": classes, "bias": [round(float(b), 4) for b in bias], "weights": weights}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -220,8 +220,9 @@ def test_without_the_model_the_rules_work_alone():
 def test_a_decisive_local_term_wins_over_the_model(tmp_path):
     # The model vetoes a weak off-topic verdict, but never a municipality's own decisive
     # (weight 3) term in local.toml.
-    text = "Iemand zin in een potje jeu de boules bij de sporthal vanavond"
-    assert not classify(text).off_topic  # the shipped vocabulary is unsure; the model vetoes
+    text = "Wie heeft er beelden van de sporthal, er stond een man bij de jeu de boules baan"
+    verdict = classify(text)  # the shipped vocabulary is unsure; the model vetoes
+    assert not verdict.off_topic and verdict.decided_by == "model"
     shipped = config_dir() / "vocabulary"
     for f in shipped.glob("*.toml"):
         (tmp_path / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
