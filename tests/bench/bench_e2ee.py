@@ -43,7 +43,6 @@ from urllib.parse import quote
 
 import psutil
 import vodozemac
-from _devices import device_keys, one_time_keys
 from _setup import (
     SETUP_NOTE,
     Bench,
@@ -59,6 +58,7 @@ from _setup import (
 from nio import AsyncClient, AsyncClientConfig
 
 from bot.devserver.synapse import RegisteredUser
+from tests.devices import device_keys, one_time_keys
 
 logging.getLogger("nio").setLevel(logging.ERROR)  # the verifiers warn per device
 

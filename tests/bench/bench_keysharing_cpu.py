@@ -23,13 +23,13 @@ import time
 from typing import Any
 
 import vodozemac
-from _devices import device_keys as signed_device_keys
-from _devices import one_time_keys
 from _setup import Report, run
 from nio import AsyncClient, AsyncClientConfig, KeysClaimResponse, KeysQueryResponse
 from nio.store import DefaultStore
 
 from bot.matrix.cryptostore import BotCryptoStore, IndexedDeviceStore
+from tests.devices import device_keys as signed_device_keys
+from tests.devices import one_time_keys
 
 ROOM = "!bench:example.nl"
 

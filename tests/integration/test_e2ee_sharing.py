@@ -8,7 +8,6 @@ police bulletins, exactly what a phone would show.
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +16,7 @@ import vodozemac
 
 from bot.devserver.rooms import UserSession
 from bot.matrix.keysharing import ShareSummary
+from tests.devices import device_keys, one_time_keys
 from tests.integration.conftest import (
     Person,
     RunningBot,
@@ -187,9 +187,11 @@ async def test_after_a_restart_everyone_still_decrypts(make_user, start_bot) -> 
     assert not holds(leaver, bot, place.watch, after), "a member who left got the new key"
 
 
-async def add_keyless_device(homeserver: Any, person: Person) -> str:
-    """A second device for ``person`` with identity keys but no one-time keys left (as a
-    phone that has been offline for months): the bot cannot start an Olm session with it."""
+async def add_device(homeserver: Any, person: Person, one_time: int = 0) -> str:
+    """Another device of ``person`` with real identity keys and ``one_time`` one-time keys.
+
+    With none it is like a phone that has been offline for months: the bot cannot start an
+    Olm session with it."""
     account = person.account
     login = await person.session.request(
         "POST",
@@ -200,23 +202,14 @@ async def add_keyless_device(homeserver: Any, person: Person) -> str:
             "password": account.password,
         },
     )
-    device_id, token = login["device_id"], login["access_token"]
+    device_id, token = str(login["device_id"]), login["access_token"]
     olm = vodozemac.Account()
-    signer = f"ed25519:{device_id}"
-    keys: dict[str, Any] = {
-        "user_id": account.user_id,
-        "device_id": device_id,
-        "algorithms": ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"],
-        "keys": {
-            f"curve25519:{device_id}": olm.curve25519_key.to_base64(),
-            signer: olm.ed25519_key.to_base64(),
-        },
-    }
-    canonical = json.dumps(keys, sort_keys=True, separators=(",", ":"))
-    keys["signatures"] = {account.user_id: {signer: olm.sign(canonical.encode()).to_base64()}}
+    body: dict[str, Any] = {"device_keys": device_keys(olm, account.user_id, device_id)}
+    if one_time:
+        body["one_time_keys"] = one_time_keys(olm, account.user_id, device_id, one_time)
     phone = UserSession(homeserver.url, account.user_id, token)
-    await phone.request("POST", "/_matrix/client/v3/keys/upload", {"device_keys": keys})
-    return str(device_id)
+    await phone.request("POST", "/_matrix/client/v3/keys/upload", body)
+    return device_id
 
 
 async def test_blocked_and_keyless_devices_are_skipped_not_retried(
@@ -229,7 +222,7 @@ async def test_blocked_and_keyless_devices_are_skipped_not_retried(
     client = place.bot.bot.services.client
     sharing = client.keys
 
-    old_phone = await add_keyless_device(homeserver, with_old_phone)
+    old_phone = await add_device(homeserver, with_old_phone)
     unreachable = (with_old_phone.user_id, old_phone)
 
     async def skipped_once() -> bool:
@@ -256,3 +249,53 @@ async def test_blocked_and_keyless_devices_are_skipped_not_retried(
     # That rotation did not claim the keyless device again.
     assert sharing._unreachable[unreachable] == claimed_at
     assert shares_in(place.bot, place.watch)[-1].unreachable == 1
+
+
+def shared_with(bot: RunningBot, room_id: str) -> set[tuple[str, str]]:
+    """The devices the bot's current session of the room was shared with."""
+    assert bot.bot.services is not None and bot.bot.services.client.nio.olm is not None
+    session = bot.bot.services.client.nio.olm.outbound_group_sessions.get(room_id)
+    return set(session.users_shared_with) if session is not None else set()
+
+
+async def test_a_deleted_device_gets_no_next_key_and_is_not_claimed_again(
+    homeserver, make_user, start_bot
+) -> None:
+    place = await neighbourhood(make_user, start_bot, residents=2)
+    owner = place.members[1]
+    tablet = await add_device(homeserver, owner, one_time=3)
+    gone = (owner.user_id, tablet)
+
+    async def tablet_has_the_key() -> bool:
+        return gone in shared_with(place.bot, place.watch)
+
+    await eventually(tablet_has_the_key, "the bot to share its session with the new tablet")
+    before = outbound_session(place.bot, place.watch)
+    olm_sessions = sum(s.new_olm_sessions for s in shares_in(place.bot, place.watch))
+
+    # The resident removes the tablet from their account (Element: Sessions > Sign out).
+    await owner.session.request(
+        "POST",
+        "/_matrix/client/v3/delete_devices",
+        {
+            "devices": [tablet],
+            "auth": {
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": owner.user_id},
+                "password": owner.account.password,
+            },
+        },
+    )
+    after = await held_by_all(place.bot, place.watch, place.members, not_in=(before,))
+    assert gone not in shared_with(place.bot, place.watch), "a deleted device got the next key"
+    await place.bulletin("Na het afmelden van de tablet")
+    await place.everyone_reads("Na het afmelden van de tablet")
+    assert outbound_session(place.bot, place.watch) == after
+    # The bot knows the device is gone: it made no Olm session for it again, and no share
+    # since counts it as a device it could not reach (that would mean claims every time).
+    assert place.bot.bot.services is not None
+    device = place.bot.bot.services.client.nio.olm.device_store[owner.user_id][tablet]
+    assert device.deleted
+    later = shares_in(place.bot, place.watch)
+    assert sum(s.new_olm_sessions for s in later) == olm_sessions
+    assert all(s.unreachable == 0 for s in later)

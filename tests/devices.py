@@ -1,4 +1,4 @@
-"""Real E2EE device keys made cheaply with vodozemac, for benchmarks that need many devices.
+"""Real E2EE device keys made cheaply with vodozemac, for tests and benchmarks that need devices.
 
 A homeserver and matrix-nio check these signatures exactly as they check a phone's, so a device
 made here costs the bot what a real one does, without running a full client per device.
