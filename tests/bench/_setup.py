@@ -379,6 +379,70 @@ async def running(bot: BotProcess, wait_s: float = 600.0) -> AsyncIterator[BotPr
             bot.kill()
 
 
+def sync_filter(types: list[str], limit: int) -> str:
+    """A /sync filter for an observer: only timeline events of ``types``, no state."""
+    return json.dumps(
+        {
+            "room": {
+                "timeline": {"types": types, "limit": limit},
+                "state": {"types": [], "lazy_load_members": True},
+                "ephemeral": {"types": []},
+                "account_data": {"types": []},
+            },
+            "presence": {"types": []},
+            "account_data": {"types": []},
+        }
+    )
+
+
+@dataclass
+class RawSyncObserver:
+    """Another resident's client: a raw /sync long-poll loop that notes when events arrive.
+
+    Raw rather than nio: nothing but arrival times is needed, and parsing hundreds of rooms'
+    state into nio's models would put the observer's own CPU into the figures. Subclasses
+    say what to note (`note`) and which events to fetch (`timeline_filter`).
+    """
+
+    api: Api
+    token: str
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
+
+    timeline_filter = sync_filter(["m.room.message"], 50)
+
+    def note(self, room_id: str, event: dict[str, Any], arrived: float) -> None:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        """Start the sync loop (once; later calls do nothing)."""
+        if self._task is None:
+            first = await self._sync(None, 0)
+            self._task = asyncio.create_task(self._loop(first["next_batch"]))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _sync(self, since: str | None, timeout_ms: int) -> dict[str, Any]:
+        params = {"timeout": str(timeout_ms), "filter": self.timeline_filter}
+        if since:
+            params["since"] = since
+        return dict(
+            await self.api.request("GET", "/_matrix/client/v3/sync", self.token, None, params)
+        )
+
+    async def _loop(self, since: str) -> None:
+        while True:
+            data = await self._sync(since, 30_000)
+            arrived = time.monotonic()
+            since = data["next_batch"]
+            for room_id, room in data.get("rooms", {}).get("join", {}).items():
+                for event in room.get("timeline", {}).get("events", []):
+                    self.note(room_id, event, arrived)
+
+
 async def wait_until_joined(bench: Bench, room_ids: Iterable[str], wait_s: float = 600) -> None:
     """Until the bot is a joined member of every room (it joins on the invites as it syncs)."""
     pending = set(room_ids)

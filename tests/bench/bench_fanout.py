@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import re
 import sqlite3
@@ -45,6 +44,7 @@ from urllib.parse import quote
 from _setup import (
     SETUP_NOTE,
     Bench,
+    RawSyncObserver,
     Report,
     RssSampler,
     bench_world,
@@ -94,48 +94,15 @@ MARKER = re.compile(r"\[(m[0-9a-f]{12})\]")
 
 
 @dataclass
-class Observer:
-    """A resident in every room with a raw /sync loop: when each marked copy arrived, per room.
+class Observer(RawSyncObserver):
+    """A resident in every room: when each marked copy arrived, per room."""
 
-    Raw rather than nio, so that parsing hundreds of rooms' state does not put the observer's
-    own CPU into the figures.
-    """
-
-    api: Any
-    token: str
     seen: dict[str, dict[str, float]] = field(default_factory=dict)  # marker -> room -> when
-    _task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Start the sync loop (once; later calls do nothing)."""
-        if self._task is None:
-            first = await self._sync(None, 0)
-            self._task = asyncio.create_task(self._loop(first["next_batch"]))
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _sync(self, since: str | None, timeout_ms: int) -> dict:
-        params = {"timeout": str(timeout_ms), "filter": json.dumps(OBSERVER_FILTER)}
-        if since:
-            params["since"] = since
-        return dict(
-            await self.api.request("GET", "/_matrix/client/v3/sync", self.token, None, params)
-        )
-
-    async def _loop(self, since: str) -> None:
-        while True:
-            data = await self._sync(since, 30_000)
-            arrived = time.monotonic()
-            since = data["next_batch"]
-            for room_id, room in data.get("rooms", {}).get("join", {}).items():
-                for event in room.get("timeline", {}).get("events", []):
-                    body = event.get("content", {}).get("body", "")
-                    for marker in MARKER.findall(body if isinstance(body, str) else ""):
-                        self.seen.setdefault(marker, {}).setdefault(room_id, arrived)
+    def note(self, room_id: str, event: dict[str, Any], arrived: float) -> None:
+        body = event.get("content", {}).get("body", "")
+        for marker in MARKER.findall(body if isinstance(body, str) else ""):
+            self.seen.setdefault(marker, {}).setdefault(room_id, arrived)
 
     async def last_copy(self, marker: str, rooms: list[str], wait_s: float = 600) -> float:
         """When the copy with ``marker`` had arrived in every one of ``rooms``."""
@@ -145,16 +112,6 @@ class Observer:
                 raise RuntimeError(f"{marker} reached {len(arrivals)}/{len(rooms)} rooms")
             await asyncio.sleep(0.01)
         return max(arrivals[room] for room in rooms)
-
-
-OBSERVER_FILTER = {
-    "room": {
-        "timeline": {"limit": 50, "types": ["m.room.message"]},
-        "state": {"lazy_load_members": True},
-    },
-    "presence": {"types": []},
-    "account_data": {"types": []},
-}
 
 
 def new_marker() -> str:

@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import itertools
-import json
 import random
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from _setup import (
     SETUP_NOTE,
     Api,
+    RawSyncObserver,
     Report,
     RssSampler,
     WatchRoom,
@@ -43,67 +43,24 @@ from _setup import (
     resident_texts,
     run,
     running,
+    sync_filter,
     wait_until_joined,
 )
 
 REACTION_KEY = "👀"
-_SYNC_FILTER = json.dumps(
-    {
-        "room": {
-            "timeline": {"types": ["m.room.message", "m.reaction"], "limit": 100},
-            "state": {"types": [], "lazy_load_members": True},
-            "ephemeral": {"types": []},
-            "account_data": {"types": []},
-        },
-        "presence": {"types": []},
-        "account_data": {"types": []},
-    }
-)
 
 
 @dataclass
-class Observer:
-    """Client B: a raw /sync long-poll loop that notes when each event first arrives.
+class Observer(RawSyncObserver):
+    """Client B: when each message, and the bot's 👀 on it, first arrived."""
 
-    A raw loop rather than nio: nothing but arrival times is needed, and parsing 500 rooms'
-    state into nio's models would put the observer's own CPU into the figures.
-    """
-
-    api: Api
-    token: str
-    bot_id: str
+    bot_id: str = ""
     messages: dict[str, float] = field(default_factory=dict)  # event ID -> arrival
     reactions: dict[str, float] = field(default_factory=dict)  # reacted-to event ID -> arrival
-    _task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        first = await self._sync(None, 0)
-        self._task = asyncio.create_task(self._loop(first["next_batch"]))
+    timeline_filter = sync_filter(["m.room.message", "m.reaction"], 100)
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _sync(self, since: str | None, timeout_ms: int) -> dict:
-        params = {"filter": _SYNC_FILTER, "timeout": str(timeout_ms)}
-        if since:
-            params["since"] = since
-        return dict(
-            await self.api.request("GET", "/_matrix/client/v3/sync", self.token, None, params)
-        )
-
-    async def _loop(self, since: str) -> None:
-        while True:
-            data = await self._sync(since, 30_000)
-            arrived = time.monotonic()
-            since = data["next_batch"]
-            for room in data.get("rooms", {}).get("join", {}).values():
-                for event in room.get("timeline", {}).get("events", []):
-                    self._note(event, arrived)
-
-    def _note(self, event: dict, arrived: float) -> None:
+    def note(self, room_id: str, event: dict[str, Any], arrived: float) -> None:
         if event.get("type") == "m.room.message":
             self.messages.setdefault(event["event_id"], arrived)
         elif event.get("type") == "m.reaction" and event.get("sender") == self.bot_id:
