@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from bot.domain.learned import OFF_TOPIC, LearnedLayer, load_model
 from bot.domain.plates import extract_plates_clean
-from bot.domain.tense import Aspect, act_aspect, act_aspects
+from bot.domain.tense import Aspect, act_aspect, act_aspects, load_lemmas
 from bot.domain.text import clean, squash
 from bot.domain.vocabulary import CATEGORIES, CUE_SECTIONS, Entry, Vocabulary, load_vocabulary
 
@@ -344,6 +344,8 @@ class Classifier:
         self._ongoing = vocabulary.ongoing
         self._model = model
         self._live_by_tense = vocabulary.live_by_tense if tense else frozenset()
+        if tense:
+            load_lemmas()
 
     def __call__(self, text: str) -> Classification:
         return self.classify(text)
