@@ -38,7 +38,7 @@ from nio import AsyncClient, KeysClaimError, ToDeviceError, ToDeviceMessage
 from nio.crypto import OlmDevice
 
 from bot.background import cancel_and_wait
-from bot.matrix.cryptostore import BotCryptoStore
+from bot.matrix.cryptostore import BotCryptoStore, has_session
 
 log = logging.getLogger(__name__)
 
@@ -359,7 +359,9 @@ class KeySharing:
             for device in olm.device_store.active_user_devices(user_id):
                 if device.id == nio.device_id and user_id == nio.user_id:
                     continue
-                if olm.session_store.get(device.curve25519) or olm.is_device_blacklisted(device):
+                if has_session(olm.session_store, device.curve25519) or olm.is_device_blacklisted(
+                    device
+                ):
                     continue
                 if now - self._unreachable.get((user_id, device.id), -1e12) < self._claim_retry_s:
                     continue
@@ -383,7 +385,7 @@ class KeySharing:
                 return 0
         made = 0
         for device in devices:
-            if olm.session_store.get(device.curve25519):
+            if has_session(olm.session_store, device.curve25519):
                 made += 1
                 self._unreachable.pop((device.user_id, device.id), None)
             else:

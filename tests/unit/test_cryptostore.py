@@ -7,7 +7,7 @@ from pathlib import Path
 
 import vodozemac
 from nio.crypto import OlmAccount, OlmDevice
-from nio.crypto.sessions import OutboundSession
+from nio.crypto.sessions import OutboundSession, Session
 from nio.store.file_trustdb import Key
 
 from bot.matrix.cryptostore import BotCryptoStore, IndexedDeviceStore, IndexedKeyStore
@@ -88,3 +88,61 @@ def test_device_keys_written_in_bulk_load_back_as_nio_wrote_them(tmp_path: Path)
         assert again.blacklisted == (d is devices[9])
     assert devices[3] in loaded and not loaded.add(devices[3]), "already known"
     assert device(500) not in loaded and loaded.add(device(500))
+
+
+def _peer_session(account: OlmAccount) -> tuple[str, OutboundSession, vodozemac.Account]:
+    peer = vodozemac.Account()
+    peer.generate_one_time_keys(1)
+    otk = next(iter(peer.one_time_keys.values())).to_base64()
+    curve = peer.curve25519_key.to_base64()
+    return curve, OutboundSession(account, curve, otk), peer
+
+
+def test_olm_sessions_stay_on_disk_until_used_and_a_reload_sees_unwritten_changes(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr("bot.matrix.cryptostore.SESSIONS_IN_MEMORY", 3)
+    store = BotCryptoStore(USER, DEVICE, str(tmp_path))
+    account = OlmAccount()
+    store.save_account(account)
+    peers = [_peer_session(account) for _ in range(6)]
+    for curve, session, _ in peers:
+        store.save_session(curve, session)  # no event loop here: written at once
+
+    sessions = BotCryptoStore(USER, DEVICE, str(tmp_path)).load_sessions()
+    assert all(curve in sessions for curve, _, _ in peers), "every device is known to have one"
+    assert "some other key" not in sessions and sessions.get("some other key") is None
+    assert len(sessions._cache) == 0, "nothing is unpickled at start-up"
+    for curve, session, _ in peers:
+        assert sessions.get(curve).id == session.id
+    assert len(sessions._cache) == 3, "only the most recently used devices stay in memory"
+
+
+def test_a_session_evicted_before_its_write_comes_back_with_its_latest_state(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # Encrypting advances the Olm ratchet; reading the stale row back would reuse a message
+    # key, and the phone could not decrypt the room key.
+    monkeypatch.setattr("bot.matrix.cryptostore.SESSIONS_IN_MEMORY", 1)
+    store = BotCryptoStore(USER, DEVICE, str(tmp_path))
+    account = OlmAccount()
+    store.save_account(account)
+    (curve, session, peer), (other, other_session, _) = (_peer_session(account) for _ in "ab")
+    store.save_session(curve, session)
+    store.save_session(other, other_session)  # no event loop here: written at once
+    sessions = store.load_sessions()
+    live = sessions.get(curve)
+    first = live.encrypt("room key one")
+
+    async def burst() -> Session:
+        store.save_session(curve, live)  # what nio does after encrypting: written next turn
+        sessions.get(other)  # evicts `curve` from memory
+        return sessions.get(curve)
+
+    again = asyncio.run(burst())
+    assert again is live, "the unwritten session, not the row on disk"
+    second = again.encrypt("room key two")
+    bot_key = vodozemac.Curve25519PublicKey.from_base64(account.identity_keys["curve25519"])
+    inbound, plaintext = peer.create_inbound_session(bot_key, first.to_pre_key())
+    assert plaintext == b"room key one"
+    assert inbound.decrypt(second) == b"room key two"
