@@ -98,16 +98,22 @@ def _peer_session(account: OlmAccount) -> tuple[str, OutboundSession, vodozemac.
     return curve, OutboundSession(account, curve, otk), peer
 
 
-def test_olm_sessions_stay_on_disk_until_used_and_a_reload_sees_unwritten_changes(
-    tmp_path: Path, monkeypatch
-) -> None:
-    monkeypatch.setattr("bot.matrix.cryptostore.SESSIONS_IN_MEMORY", 3)
+def _store_with_sessions(
+    tmp_path: Path, monkeypatch, *, in_memory: int, peers: int
+) -> tuple[BotCryptoStore, OlmAccount, list[tuple[str, OutboundSession, vodozemac.Account]]]:
+    """A crypto store holding an Olm session with each of ``peers`` devices."""
+    monkeypatch.setattr("bot.matrix.cryptostore.SESSIONS_IN_MEMORY", in_memory)
     store = BotCryptoStore(USER, DEVICE, str(tmp_path))
     account = OlmAccount()
     store.save_account(account)
-    peers = [_peer_session(account) for _ in range(6)]
-    for curve, session, _ in peers:
+    made = [_peer_session(account) for _ in range(peers)]
+    for curve, session, _ in made:
         store.save_session(curve, session)  # no event loop here: written at once
+    return store, account, made
+
+
+def test_olm_sessions_stay_on_disk_until_a_device_is_used(tmp_path: Path, monkeypatch) -> None:
+    _, _, peers = _store_with_sessions(tmp_path, monkeypatch, in_memory=3, peers=6)
 
     sessions = BotCryptoStore(USER, DEVICE, str(tmp_path)).load_sessions()
     assert all(curve in sessions for curve, _, _ in peers), "every device is known to have one"
@@ -123,13 +129,8 @@ def test_a_session_evicted_before_its_write_comes_back_with_its_latest_state(
 ) -> None:
     # Encrypting advances the Olm ratchet; reading the stale row back would reuse a message
     # key, and the phone could not decrypt the room key.
-    monkeypatch.setattr("bot.matrix.cryptostore.SESSIONS_IN_MEMORY", 1)
-    store = BotCryptoStore(USER, DEVICE, str(tmp_path))
-    account = OlmAccount()
-    store.save_account(account)
-    (curve, session, peer), (other, other_session, _) = (_peer_session(account) for _ in "ab")
-    store.save_session(curve, session)
-    store.save_session(other, other_session)  # no event loop here: written at once
+    store, account, made = _store_with_sessions(tmp_path, monkeypatch, in_memory=1, peers=2)
+    (curve, _, peer), (other, _, _) = made
     sessions = store.load_sessions()
     live = sessions.get(curve)
     first = live.encrypt("room key one")
