@@ -8,9 +8,11 @@ position. A match consumes its text, which lets a specific phrase ("auto gestole
 over the vaguer term inside it ("gestolen").
 
 Urgency also reads the tense of the words that named the act (bot.domain.tense): "een man
-bedreigt" is live without a "nu". Where no term says enough, a statistical layer trained
-on the tuning split (bot.domain.learned) gives its opinion; `Classifier.explain` shows
-which terms, tenses and n-grams decided.
+bedreigt" is live without a "nu". A statistical layer trained on the tuning split
+(bot.domain.learned) names the category where no term says enough, overrides the terms
+where it is sure of another category, and overrides the urgency where it is sure the report
+reads live or told afterwards; `Classifier.explain` shows which terms, tenses and n-grams
+decided.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
-"""A small statistical second opinion for messages the vocabulary cannot place.
+"""A small statistical second opinion beside the vocabulary.
 
-The vocabulary decides whenever its terms say enough. When they do not (no category term
-reaches the threshold), a linear model over character n-grams, trained at build time on
-the tuning split only (`tests/quality/train_model.py`), says what the message most likely
-is. It catches phrasings nobody wrote a term for ("peuter zoek op de camping", "hangt half
-in het raam") because their pieces resemble words of known reports.
+When no category term reaches the threshold, a linear model over character n-grams, trained
+at build time on the tuning split only (`tests/quality/train_model.py`), says what the
+message most likely is; when the terms did name a category, it overrides them only where it
+is sure of another (`bot.domain.classifier`). It catches phrasings nobody wrote a term
+for ("peuter zoek op de camping", "hangt half in het raam") because their pieces resemble
+words of known reports.
 
 A second model of the same kind reads urgency: trained on the incidents of the tuning
 split, it says whether a report reads like something going on now. Where it is sure, it
