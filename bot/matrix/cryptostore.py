@@ -212,6 +212,7 @@ class BotCryptoStore(DefaultStore):
         self.blacklist_db = IndexedKeyStore(self.blacklist_db._filename)
         self.ignore_db = IndexedKeyStore(self.ignore_db._filename)
         self._account: Any = None
+        self._account_pk: int | None = None  # see _account_id
         self._account_written = False
         # Unwritten Olm sessions: curve key -> session id -> session (a device can have two)
         self._sessions: dict[str, dict[str, Session]] = {}
@@ -236,10 +237,19 @@ class BotCryptoStore(DefaultStore):
         self._sessions.setdefault(curve_key, {})[session.id] = session
         self._schedule_flush()
 
-    def _account_row(self) -> Accounts | None:
-        return Accounts.get_or_none(
-            Accounts.user_id == self.user_id, Accounts.device_id == self.device_id
-        )
+    def _account_id(self, *, required: bool = False) -> int | None:
+        """The id of this device's row in nio's ``Accounts`` table, which every Olm session
+        and device row refers to; ``None`` before the account is first written.
+
+        Read once: nio writes the row with insert-or-ignore and then updates it, so its id
+        never changes, and loading a device's sessions should not cost a lookup each time.
+        Call inside ``bind_ctx``. ``required``: raise ``Accounts.DoesNotExist`` instead.
+        """
+        if self._account_pk is None:
+            query = (Accounts.user_id == self.user_id) & (Accounts.device_id == self.device_id)
+            row = Accounts.get(query) if required else Accounts.get_or_none(query)
+            self._account_pk = row.id if row is not None else None
+        return self._account_pk
 
     def load_sessions(self) -> LazySessionStore:
         """The store nio keeps its Olm sessions in: an index now, sessions when used."""
@@ -248,7 +258,7 @@ class BotCryptoStore(DefaultStore):
                 f'CREATE INDEX IF NOT EXISTS "buurtbot_olmsessions_sender" ON '
                 f'"{OlmSessions._meta.table_name}" ("sender_key")'
             )
-            account = self._account_row()
+            account = self._account_id()
             keys: set[str] = set()
             if account is not None:
                 query = OlmSessions.select(OlmSessions.sender_key).where(
@@ -262,7 +272,7 @@ class BotCryptoStore(DefaultStore):
         pending = dict(self._sessions.get(curve_key, {}))
         found: list[Session] = []
         with self.database.bind_ctx(self.models):
-            account = self._account_row()
+            account = self._account_id()
             query = OlmSessions.select().where(
                 (OlmSessions.account == account) & (OlmSessions.sender_key == curve_key)
             )
@@ -358,12 +368,10 @@ class BotCryptoStore(DefaultStore):
             if account is not None:
                 DefaultStore.save_account(self, account)
             if sessions:
-                row = Accounts.get(
-                    Accounts.user_id == self.user_id, Accounts.device_id == self.device_id
-                )
+                account_id = self._account_id(required=True)
                 rows = [
                     {
-                        "account": row.id,
+                        "account": account_id,
                         "sender_key": curve_key,
                         "session": session.pickle(self.pickle_key),
                         "session_id": session.id,
@@ -399,9 +407,7 @@ class BotCryptoStore(DefaultStore):
         (``DefaultStore`` reads each device's keys with a query of its own)."""
         store = IndexedDeviceStore()
         with self.database.bind_ctx(self.models):
-            account = Accounts.get_or_none(
-                Accounts.user_id == self.user_id, Accounts.device_id == self.device_id
-            )
+            account = self._account_id()
             if account is None:
                 return store
             keys: dict[int, dict[str, str]] = {}
@@ -441,12 +447,10 @@ class BotCryptoStore(DefaultStore):
         if not devices:
             return
         with self.database.bind_ctx(self.models), self.database.atomic():
-            account = Accounts.get(
-                Accounts.user_id == self.user_id, Accounts.device_id == self.device_id
-            )
+            account = self._account_id(required=True)
             rows = [
                 {
-                    "account": account.id,
+                    "account": account,
                     "user_id": d.user_id,
                     "device_id": d.id,
                     "display_name": d.display_name,
