@@ -38,12 +38,17 @@ def holds(person: Person, bot: RunningBot, room_id: str, session_id: str) -> boo
     return store.get(room_id, sender_key, session_id) is not None
 
 
-def outbound_session(bot: RunningBot, room_id: str) -> str | None:
-    """The megolm session the bot would encrypt the next message in ``room_id`` with."""
+def current_session(bot: RunningBot, room_id: str) -> Any:
+    """The bot's outbound megolm session object for ``room_id`` (None: there is none)."""
     assert bot.bot.services is not None
     olm = bot.bot.services.client.nio.olm
     assert olm is not None
-    session = olm.outbound_group_sessions.get(room_id)
+    return olm.outbound_group_sessions.get(room_id)
+
+
+def outbound_session(bot: RunningBot, room_id: str) -> str | None:
+    """The megolm session the bot would encrypt the next message in ``room_id`` with."""
+    session = current_session(bot, room_id)
     return session.id if session is not None and session.shared else None
 
 
@@ -253,8 +258,7 @@ async def test_blocked_and_keyless_devices_are_skipped_not_retried(
 
 def shared_with(bot: RunningBot, room_id: str) -> set[tuple[str, str]]:
     """The devices the bot's current session of the room was shared with."""
-    assert bot.bot.services is not None and bot.bot.services.client.nio.olm is not None
-    session = bot.bot.services.client.nio.olm.outbound_group_sessions.get(room_id)
+    session = current_session(bot, room_id)
     return set(session.users_shared_with) if session is not None else set()
 
 
