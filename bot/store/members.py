@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.store.database import Database, now_ms
 
 
@@ -58,8 +56,24 @@ class MemberRepository:
         """
         left_at = now if now is not None else now_ms()
         async with self._db.transaction() as conn:
-            for change in changes:
-                await _apply_one(conn, room_id, change)
+            # One read and two batched writes, however many members: a first start in a
+            # room of 250 is 250 changes, and a round trip each held up the sync loop.
+            async with conn.execute(
+                "SELECT id, user_id, joined_ts, left_ts, join_event_id FROM member_history "
+                "WHERE room_id = ? ORDER BY COALESCE(left_ts, joined_ts), id",
+                (room_id,),
+            ) as cursor:
+                recorded = [_Stint(**dict(row)) for row in await cursor.fetchall()]
+            opened, closed = _plan(recorded, changes)
+            await conn.executemany(
+                "UPDATE member_history SET left_ts = ? WHERE id = ?",
+                [(stint.left_ts, stint.id) for stint in closed],
+            )
+            await conn.executemany(
+                "INSERT OR IGNORE INTO member_history "
+                "(room_id, user_id, joined_ts, left_ts, join_event_id) VALUES (?, ?, ?, ?, ?)",
+                [(room_id, s.user_id, s.joined_ts, s.left_ts, s.join_event_id) for s in opened],
+            )
             if complete:
                 final = {change.user_id: change.joined for change in changes}
                 still = [user for user, joined in final.items() if joined]
@@ -135,28 +149,48 @@ class MemberRepository:
         )
 
 
-async def _apply_one(conn: aiosqlite.Connection, room_id: str, change: MemberChange) -> None:
-    async with conn.execute(
-        "SELECT id, joined_ts, left_ts FROM member_history WHERE room_id = ? AND user_id = ? "
-        "ORDER BY COALESCE(left_ts, joined_ts) DESC, id DESC LIMIT 1",
-        (room_id, change.user_id),
-    ) as cursor:
-        latest = await cursor.fetchone()
-    is_open = latest is not None and latest["left_ts"] is None
-    if change.joined:
-        if is_open:
-            return  # a profile change, or the same join seen again
-        if latest is not None and change.ts < latest["left_ts"]:
-            return  # older than the leave we already know of
-        await conn.execute(
-            "INSERT OR IGNORE INTO member_history (room_id, user_id, joined_ts, join_event_id) "
-            "VALUES (?, ?, ?, ?)",
-            (room_id, change.user_id, change.ts, change.event_id),
-        )
-    elif is_open and latest is not None and change.ts >= latest["joined_ts"]:
-        await conn.execute(
-            "UPDATE member_history SET left_ts = ? WHERE id = ?", (change.ts, latest["id"])
-        )
+@dataclass(slots=True)
+class _Stint:
+    """A stint as recorded (``id`` set) or as opened by the batch being planned (``None``)."""
+
+    id: int | None
+    user_id: str
+    joined_ts: int
+    left_ts: int | None
+    join_event_id: str | None
+
+
+def _plan(
+    recorded: Sequence[_Stint], changes: Sequence[MemberChange]
+) -> tuple[list[_Stint], list[_Stint]]:
+    """The stints a batch opens and the recorded stints it closes.
+
+    ``recorded`` is the room's history, oldest first, so the last stint per member is the
+    one a change applies to. A join while a member (a profile change, a replay) or older than
+    the last known leave changes nothing, and neither does a join event already recorded.
+    """
+    latest = {stint.user_id: stint for stint in recorded}
+    seen = {stint.join_event_id for stint in recorded if stint.join_event_id}
+    opened: list[_Stint] = []
+    closed: list[_Stint] = []
+    for change in changes:
+        last = latest.get(change.user_id)
+        is_open = last is not None and last.left_ts is None
+        if change.joined:
+            if is_open or (change.event_id is not None and change.event_id in seen):
+                continue
+            if last is not None and last.left_ts is not None and change.ts < last.left_ts:
+                continue
+            stint = _Stint(None, change.user_id, change.ts, None, change.event_id)
+            opened.append(stint)
+            latest[change.user_id] = stint
+            if change.event_id is not None:
+                seen.add(change.event_id)
+        elif is_open and last is not None and change.ts >= last.joined_ts:
+            last.left_ts = change.ts
+            if last.id is not None:
+                closed.append(last)
+    return opened, closed
 
 
 def _member_at(at: int | None) -> tuple[str, list[object]]:

@@ -102,3 +102,30 @@ def test_member_changes_skip_the_bot_and_malformed_events() -> None:
         MemberChange("@anna:x", True, 10, "$1"),
         MemberChange("@bert:x", False, 12, "$3"),
     ]
+
+
+async def test_a_batch_closes_recorded_stints_and_records_short_ones_whole(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "bot.sqlite3")
+    try:
+        members = store.members
+        everyone = [MemberChange(f"@m{i}:x", True, DAY, f"$j{i}") for i in range(250)]
+        await members.apply(ROOM, everyone, complete=True, now=DAY)
+        await members.apply(
+            ROOM,
+            [
+                MemberChange("@m0:x", False, 2 * DAY, "$l0"),
+                MemberChange("@m0:x", True, 3 * DAY, "$r0"),
+                MemberChange("@m0:x", False, 4 * DAY, "$l1"),
+                MemberChange("@new:x", True, 3 * DAY),
+                MemberChange("@new:x", False, 5 * DAY),
+            ],
+        )
+        await members.apply(ROOM, everyone[1:], complete=True, now=6 * DAY)  # a restart
+        assert await members.counts() == {ROOM: 249}
+        assert await members.members(ROOM, at=3 * DAY + 1) == sorted(
+            ["@m0:x", "@new:x", *(f"@m{i}:x" for i in range(1, 250))]
+        )
+        assert "@m0:x" not in await members.members(ROOM, at=2 * DAY + 1)
+        assert len(await members.stints(0, 10 * DAY)) == 252
+    finally:
+        await store.close()
