@@ -41,6 +41,10 @@ MAX_BACKOFF_S = 300
 # A copy that replies to an alert waits while the alert itself is still on its way.
 PARENT_WAIT_MS = 1000
 STATUS_INTERVAL_S = 1.5
+# The status reply waits this long for the copies. A fan-out that is out by then (20 rooms take
+# about 0.4 s) gets one message saying so, and the homeserver spends that time on the copies
+# instead of on a "sending" reply and its edit; a longer one shows its progress from then on.
+FIRST_STATUS_WAIT_S = 1.0
 MAX_FAILURES_LISTED = 10
 _CLEAR_ERROR: dict[str, Any] = {"attempts": 0, "error": None, "next_attempt_at": 0}
 
@@ -131,13 +135,16 @@ class DeliveryWorker:
         *,
         concurrency: int = CONCURRENCY,
         status_interval_s: float = STATUS_INTERVAL_S,
+        first_status_wait_s: float = FIRST_STATUS_WAIT_S,
     ) -> None:
         self.services = services
         self.repo = repo
         self._slots = asyncio.Semaphore(concurrency)
         self._status_interval_s = status_interval_s
+        self._first_status_wait_s = first_status_wait_s
         self._wake = asyncio.Event()
         self._status_wake = asyncio.Event()
+        self._progress = asyncio.Event()  # a copy took a step
         self._active: set[tuple[int, str]] = set()  # (bulletin id, room id) in flight
         self._finished: set[tuple[int, str]] = set()  # ended since the last scheduling round
         self._dirty: set[int] = set()
@@ -157,6 +164,36 @@ class DeliveryWorker:
         """The status message of this bulletin is due for a (throttled) update."""
         self._dirty.add(bulletin_id)
         self._status_wake.set()
+        self._progress.set()
+
+    def announce(self, bulletin_id: int, post: Callable[[Rich], Awaitable[str]]) -> None:
+        """Post the bulletin's status message in the background; ``post`` sends it and returns
+        its event ID. The command's handler does not wait, so a second alert right behind
+        this one is not held up."""
+        task = asyncio.create_task(self._announce(bulletin_id, post), name=f"status {bulletin_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _announce(self, bulletin_id: int, post: Callable[[Rich], Awaitable[str]]) -> None:
+        deadline = time.monotonic() + self._first_status_wait_s
+        while (left := deadline - time.monotonic()) > 0:
+            self._progress.clear()
+            if not (await self.repo.counts(bulletin_id)).pending:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), left)
+        status = await self._status(bulletin_id)
+        if status is None:
+            return
+        text = status[2]
+        try:
+            event_id = await post(text)
+        except MatrixError as exc:
+            log.warning("status message of bulletin %d not posted: %s", bulletin_id, exc)
+            return
+        await self.repo.set_status_event(bulletin_id, event_id)
+        self._last_status[bulletin_id] = text.plain
+        self.changed(bulletin_id)  # settles it, or edits it if a copy moved on meanwhile
 
     async def start(self) -> None:
         for bulletin_id in await self.repo.unfinished():
@@ -368,10 +405,11 @@ class DeliveryWorker:
             took = time.monotonic() - started
             await asyncio.sleep(max(self._status_interval_s, 4 * took))
 
-    async def _report(self, bulletin_id: int) -> None:
+    async def _status(self, bulletin_id: int) -> tuple[Bulletin, Counts, Rich] | None:
+        """The bulletin, its counts and the status text they make now."""
         bulletin = await self.repo.get(bulletin_id)
-        if bulletin is None or bulletin.status_event_id is None:
-            return
+        if bulletin is None:
+            return None
         counts = await self.repo.counts(bulletin_id)
         failures = []
         if counts.failed and not counts.pending:
@@ -380,8 +418,15 @@ class DeliveryWorker:
                 (client.room_name(d.room_id), d.error)
                 for d in await self.repo.deliveries(bulletin_id, State.FAILED)
             ]
-        text = status_text(bulletin, counts, failures, self.language)
-        if self._last_status.get(bulletin_id) != text.plain:
+        return bulletin, counts, status_text(bulletin, counts, failures, self.language)
+
+    async def _report(self, bulletin_id: int) -> None:
+        status = await self._status(bulletin_id)
+        if status is None:
+            return
+        bulletin, counts, text = status
+        # Before the status message is posted (``announce``) there is nothing to edit yet.
+        if bulletin.status_event_id and self._last_status.get(bulletin_id) != text.plain:
             await self.services.client.edit(
                 bulletin.source_room,
                 bulletin.status_event_id,
@@ -389,9 +434,11 @@ class DeliveryWorker:
                 txn_id(bulletin.source_event_id, "status", text.plain),
             )
             self._last_status[bulletin_id] = text.plain
-        if is_settled(bulletin, counts) and bulletin.finished_at is None:
+        if not is_settled(bulletin, counts):
+            return
+        self._last_status.pop(bulletin_id, None)
+        if bulletin.finished_at is None:
             await self.repo.finish(bulletin_id, counts.last_sent_at or now_ms())
-            self._last_status.pop(bulletin_id, None)
             log.info(
                 "bulletin %d settled: %d sent, %d failed of %d",
                 bulletin_id,

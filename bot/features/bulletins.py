@@ -404,7 +404,7 @@ class BulletinsFeature(Feature):
         )
 
     async def _publish(self, ctx: Context, draft: Draft) -> None:
-        """Write the bulletin and its deliveries, wake the worker, answer with a status message."""
+        """Write the bulletin and its deliveries, wake the worker, have it post the status."""
         rooms = draft.rooms
         if rooms is None:
             watch = [room.room_id for room in await self.services.store.rooms.list(RoomRole.WATCH)]
@@ -435,10 +435,8 @@ class BulletinsFeature(Feature):
         if draft.unknown_fields:
             fields = ", ".join(draft.unknown_fields)
             await ctx.reply(ctx.t("bulletin.unknown_fields", fields=fields), "unknown-fields")
-        self.worker.wake()  # the copies need not wait for the status reply's round trip
-        status = await ctx.reply(ctx.t("bulletin.status.sending", total=len(rooms)), "status")
-        await self.repo.set_status_event(bulletin.id, status)
-        self.worker.changed(bulletin.id)
+        self.worker.wake()
+        self.worker.announce(bulletin.id, lambda text: ctx.reply(text, "status"))
 
     async def _audit(
         self, ctx: Context, action: str, bulletin_id: int, rooms: int | None, labels: Iterable[str]
