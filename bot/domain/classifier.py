@@ -76,7 +76,7 @@ _WORDS = re.compile(r"\w+")
 # The statistical layer (bot.domain.learned) speaks only where the terms are silent: it
 # names a category when it is this sure, and vetoes an off-topic verdict when it gives
 # "off topic" less than this probability.
-_MODEL_CATEGORY_P = 0.5
+_MODEL_CATEGORY_P = 0.4
 _MODEL_OFF_TOPIC_P = 0.4
 # Where the terms did name a category, the model overrides it only when it is this sure of
 # another; and the urgency model overrides the terms and the tense when it reads a report

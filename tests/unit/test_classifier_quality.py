@@ -173,18 +173,18 @@ def test_the_stored_model_is_a_fresh_build_of_the_tuning_split():
 # urgent precision and recall 0.90, off-topic precision 0.97, plates 0.98.
 FLOORS = {
     HELDOUT: {
-        "category_accuracy": 0.83,  # MEASURED 0.849, target 0.93
-        "macro_f1": 0.81,  # MEASURED 0.828, target 0.92
-        "urgent_precision": 0.90,
-        "urgent_recall": 0.88,  # MEASURED 0.898, target 0.90
-        "off_topic_precision": 0.91,  # MEASURED 0.927, target 0.97
-        "plates": 0.98,
+        "category_accuracy": 0.86,  # MEASURED 0.879, target 0.93
+        "macro_f1": 0.85,  # MEASURED 0.870, target 0.92
+        "urgent_precision": 0.90,  # MEASURED 0.932
+        "urgent_recall": 0.90,  # MEASURED 0.937
+        "off_topic_precision": 0.91,  # MEASURED 0.932, target 0.97
+        "plates": 0.98,  # MEASURED 0.997
     },
 }
-# MEASURED 0.157: the tuning figure includes the model's own training rows. Against the
-# tuning split scored by models that never read the row's author (evaluate.py --cv):
-# 0.907 - 0.828 = 0.079. Target 0.03.
-GAP_CEILING = {HELDOUT: 0.18}
+# MEASURED 0.114: the tuning figure includes the models' own training rows. Against the
+# tuning split scored by models that never read the row's batch (evaluate.py --cv):
+# 0.900 - 0.870 = 0.030. Target 0.03.
+GAP_CEILING = {HELDOUT: 0.14}
 
 
 def _figures(report: Report) -> dict[str, float]:
