@@ -148,7 +148,7 @@ class DeliveryWorker:
         self._active: set[tuple[int, str]] = set()  # (bulletin id, room id) in flight
         self._finished: set[tuple[int, str]] = set()  # ended since the last scheduling round
         self._dirty: set[int] = set()
-        self._bulletins: dict[int, Bulletin | None] = {}
+        self._bulletins: dict[int, asyncio.Future[Bulletin | None]] = {}
         self._last_status: dict[int, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
@@ -239,10 +239,12 @@ class DeliveryWorker:
         task.add_done_callback(self._tasks.discard)
 
     async def _bulletin(self, bulletin_id: int) -> Bulletin | None:
-        """The bulletin, read once per scheduling round instead of once per room."""
-        if bulletin_id not in self._bulletins:
-            self._bulletins[bulletin_id] = await self.repo.get(bulletin_id)
-        return self._bulletins[bulletin_id]
+        """The bulletin, read once per scheduling round instead of once per room: the copies'
+        tasks all start before the first read is back, so they share that one read."""
+        read = self._bulletins.get(bulletin_id)
+        if read is None:
+            read = self._bulletins[bulletin_id] = asyncio.ensure_future(self.repo.get(bulletin_id))
+        return await asyncio.shield(read)
 
     async def _drive(self, delivery: Delivery) -> None:
         """All steps one copy needs now (a send may be followed by an edit that came in).

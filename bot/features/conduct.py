@@ -24,7 +24,7 @@ from bot.domain.conduct import (
 from bot.domain.durations import format_duration
 from bot.domain.flood import FloodDetector
 from bot.domain.formatting import Rich
-from bot.domain.signalement import needs_signalement_guidance
+from bot.domain.signalement import default_vocabulary, needs_signalement_guidance
 from bot.features.base import Context, Feature
 from bot.features.incidents import is_stale
 from bot.features.sanctions import Sanctions
@@ -42,6 +42,9 @@ class ConductFeature(Feature):
         super().__init__(services)
         self.sanctions = sanctions
         self.book: HouseRulesBook = load_house_rules_book(services.settings.house_rules_file)
+        # Compiled now rather than on the first message of the run (about 70 ms), and a
+        # broken signalement.toml stops the start instead of failing that message.
+        default_vocabulary()
         self._floods: dict[tuple[int, int], FloodDetector] = {}
 
     def rules_for(self, room_id: str) -> HouseRules:

@@ -26,7 +26,7 @@ import asyncio
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,6 +219,7 @@ class BotCryptoStore(DefaultStore):
         self._outbound: dict[str, OutboundGroupSession | None] = {}  # None: forget it
         self._flush_scheduled = False
         self._outbound_timer: asyncio.TimerHandle | None = None
+        self._encrypted_rooms: set[str] = set()  # written to nio's EncryptedRooms already
         self.flushes = 0
         with self.database.bind_ctx([BotOutboundSessions]):
             self.database.create_tables(
@@ -232,6 +233,20 @@ class BotCryptoStore(DefaultStore):
             return
         self._account = account
         self._schedule_flush()
+
+    def load_encrypted_rooms(self) -> set[str]:
+        rooms: set[str] = DefaultStore.load_encrypted_rooms(self)
+        self._encrypted_rooms |= rooms
+        return rooms
+
+    def save_encrypted_rooms(self, rooms: Iterable[str]) -> None:
+        """Write only rooms not written before: nio passes every encrypted room of every
+        sync batch, and its insert-or-ignore cost a lookup and a write per sync, also during
+        a fan-out whose echoes come back batch after batch."""
+        new = set(rooms) - self._encrypted_rooms
+        if new:
+            DefaultStore.save_encrypted_rooms(self, new)
+            self._encrypted_rooms |= new
 
     def save_session(self, curve_key: str, session: Session) -> None:
         self._sessions.setdefault(curve_key, {})[session.id] = session

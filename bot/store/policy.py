@@ -27,11 +27,13 @@ class PolicyRepository:
         self._db = db
         self._entities: frozenset[str] | None = None
         self._room: str | None = None
+        self._room_read = False  # "no policy room" is remembered too: asked on every sync
 
     async def room_id(self) -> str | None:
-        if self._room is None:
+        if not self._room_read:
             row = await self._db.fetchone("SELECT value FROM kv WHERE key = ?", (POLICY_ROOM_KEY,))
             self._room = str(row["value"]) if row else None
+            self._room_read = True
         return self._room
 
     async def set_room_id(self, room_id: str) -> None:
@@ -40,7 +42,7 @@ class PolicyRepository:
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (POLICY_ROOM_KEY, room_id),
         )
-        self._room = room_id
+        self._room, self._room_read = room_id, True
 
     async def add(self, entity: str, reason: str | None, actor: str) -> bool:
         """``False`` if the entity was listed already (the reason is updated)."""
