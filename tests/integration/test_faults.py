@@ -261,6 +261,13 @@ async def test_homeserver_restart(neighbourhood, outage_s: int) -> None:
         await stop_bot(bot, task)
 
 
+def exclusive_lock(path: Path) -> sqlite3.Connection:
+    """Another process holding the write lock."""
+    blocker = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    blocker.execute("BEGIN EXCLUSIVE")
+    return blocker
+
+
 async def test_locked_database_is_waited_out(neighbourhood, caplog) -> None:
     caplog.set_level(logging.INFO, logger="bot")
     place = await neighbourhood()
@@ -268,9 +275,10 @@ async def test_locked_database_is_waited_out(neighbourhood, caplog) -> None:
     try:
         await place.wait_for_bot_in_room()
         # Taking the lock waits for whatever the bot is writing right now (start-up work such
-        # as the member history or the scheduler may hold a transaction for a moment).
-        blocker = sqlite3.connect(bot.settings.database_path, timeout=30)
-        blocker.execute("BEGIN EXCLUSIVE")  # another process holding the write lock
+        # as the member history or the scheduler may hold a transaction for a moment). The
+        # wait runs in a thread: the bot shares this event loop, and a transaction it began
+        # cannot commit while the loop is blocked on the lock (a deadlock until the timeout).
+        blocker = await asyncio.to_thread(exclusive_lock, bot.settings.database_path)
         asked = [await place.beheerder.send_text(place.room_id, "!ping") for _ in range(3)]
 
         def locked_lines() -> list[str]:
