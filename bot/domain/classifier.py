@@ -428,7 +428,9 @@ class Classifier:
             + best
             + (_PLATE_WEIGHT if plates else 0.0)
         )
-        off_topic = off_score > on_topic or on_topic == 0
+        # An update that closes an incident ("is terecht", "aangehouden") is on topic
+        # whatever thanks it carries; a thanks for an update ("bedankt voor de update") is not.
+        off_topic = (off_score > on_topic or on_topic == 0) and cues[_RESOLVED] < _DECISIVE
         opinion = self._model.category.opinion(folded) if self._model is not None else None
         if opinion is not None and cues[_RESOLVED] < self._threshold:
             if opinion.label in _RANK and opinion.probability >= _MODEL_CATEGORY_P:

@@ -156,6 +156,28 @@ def test_a_call_to_share_footage_with_the_police_is_on_topic_without_category(te
     assert verdict.category is None and not verdict.urgent, verdict
 
 
+# --------------------------------------------------------------------------- closing updates
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Onze kat is terecht! Bedankt allemaal voor het uitkijken 🙏❤️",
+        "De jongens van gisteravond zijn aangehouden, dank jullie wel voor de tips 👍",
+        "Brand in de loods is geblust, top gedaan brandweer, bedankt!",
+    ],
+)
+def test_an_update_that_closes_an_incident_is_on_topic_despite_its_thanks(text):
+    verdict = classify(text)
+    assert not verdict.off_topic, verdict
+    assert not verdict.urgent, verdict
+
+
+@pytest.mark.parametrize("text", ["Dank je wel voor de update 👍🙏", "Top, dank je 👍"])
+def test_a_thanks_for_an_update_is_still_off_topic(text):
+    assert classify(text).off_topic
+
+
 # --------------------------------------------------------------------------- the tense model
 
 
