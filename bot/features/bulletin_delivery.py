@@ -174,6 +174,20 @@ class DeliveryWorker:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _reply_to_command(self, bulletin: Bulletin) -> Callable[[Rich], Awaitable[str]]:
+        """The status reply as the command's handler sends it (``Context.reply``)."""
+
+        def post(text: Rich) -> Awaitable[str]:
+            return self.services.client.send_message(
+                bulletin.source_room,
+                text,
+                txn_id(bulletin.source_event_id, "status"),
+                reply_to=bulletin.source_event_id,
+                mention_users=(bulletin.sender,),
+            )
+
+        return post
+
     async def _announce(self, bulletin_id: int, post: Callable[[Rich], Awaitable[str]]) -> None:
         deadline = time.monotonic() + self._first_status_wait_s
         while (left := deadline - time.monotonic()) > 0:
@@ -198,6 +212,11 @@ class DeliveryWorker:
     async def start(self) -> None:
         for bulletin_id in await self.repo.unfinished():
             self.changed(bulletin_id)  # a restart may have missed the final status edit
+            bulletin = await self.repo.get(bulletin_id)
+            if bulletin is not None and bulletin.status_event_id is None:
+                # The process stopped before the status was posted: post it now, as the same
+                # reply (same transaction ID, so a post that did go out is not repeated).
+                self.announce(bulletin_id, self._reply_to_command(bulletin))
         self._loops = [
             asyncio.create_task(self._schedule_forever(), name="bulletin delivery"),
             asyncio.create_task(self._report_forever(), name="bulletin status"),
@@ -424,11 +443,12 @@ class DeliveryWorker:
 
     async def _report(self, bulletin_id: int) -> None:
         status = await self._status(bulletin_id)
-        if status is None:
+        # Before the status message is posted (``announce``) there is nothing to edit, and the
+        # bulletin stays unfinished: a restart then posts the status it never got.
+        if status is None or status[0].status_event_id is None:
             return
         bulletin, counts, text = status
-        # Before the status message is posted (``announce``) there is nothing to edit yet.
-        if bulletin.status_event_id and self._last_status.get(bulletin_id) != text.plain:
+        if self._last_status.get(bulletin_id) != text.plain:
             await self.services.client.edit(
                 bulletin.source_room,
                 bulletin.status_event_id,

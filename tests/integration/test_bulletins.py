@@ -440,7 +440,7 @@ async def test_kill_9_mid_fan_out_delivers_exactly_once(
         sent = "SELECT COUNT(*) FROM deliveries WHERE state = 'sent'"
         killer = asyncio.create_task(bot.kill_when(sent, kill_after))
         text = "Kill -9 proef: één keer in elke groep"
-        await agent.send(coordination, f"!bericht {text}")
+        command = await agent.send(coordination, f"!bericht {text}")
         await killer
         states = delivery_states(bot.data_dir)
         assert 0 < states.get("sent", 0) < rooms, f"not killed mid-fan-out: {states}"
@@ -476,6 +476,17 @@ async def test_kill_9_mid_fan_out_delivers_exactly_once(
             assert unreadable == [], f"{person.user_id}: unable to decrypt {len(unreadable)}"
         with sqlite3.connect(bot.data_dir / "buurtbot.sqlite3") as db:
             assert db.execute("SELECT COUNT(*) FROM bulletins").fetchone()[0] == 1
+        # Killed before or after its status was posted, the officer gets one status reply,
+        # and it ends up saying that every group has the bulletin.
+        done = f"Afgeleverd in {rooms}/{rooms} groepen"
+
+        def says_done(event: Event) -> bool:
+            shown = content(event).get("m.new_content", content(event))
+            return event.get("sender") == bot_id and done in shown.get("body", "")
+
+        await agent.wait_for(coordination, says_done, 60, what="status: delivered everywhere")
+        replies = agent.received(coordination, replies_to(command))
+        assert len(replies) == 1, f"{len(replies)} status replies (killed after {states})"
     finally:
         await bot.stop()
 
