@@ -119,13 +119,8 @@ class Context:
         """Answer the event; in a thread when asked or when the event itself is in one."""
         msg = self.message
         root = msg.thread_root or (msg.event_id if thread else None)
-        return await self.services.client.send_message(
-            msg.room_id,
-            text,
-            self.txn(purpose),
-            reply_to=msg.event_id,
-            thread_root=root,
-            mention_users=() if root else (msg.sender,),
+        return await self.services.client.reply(
+            msg.room_id, msg.event_id, msg.sender, text, purpose, thread_root=root
         )
 
     async def react(self, key: str) -> str:

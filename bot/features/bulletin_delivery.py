@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -174,21 +175,21 @@ class DeliveryWorker:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _reply_to_command(self, bulletin: Bulletin) -> Callable[[Rich], Awaitable[str]]:
+    async def _reply_to_command(self, bulletin: Bulletin, text: Rich) -> str:
         """The status reply as the command's handler sends it (``Context.reply``)."""
-
-        def post(text: Rich) -> Awaitable[str]:
-            return self.services.client.send_message(
-                bulletin.source_room,
-                text,
-                txn_id(bulletin.source_event_id, "status"),
-                reply_to=bulletin.source_event_id,
-                mention_users=(bulletin.sender,),
-            )
-
-        return post
+        return await self.services.client.reply(
+            bulletin.source_room, bulletin.source_event_id, bulletin.sender, text, "status"
+        )
 
     async def _announce(self, bulletin_id: int, post: Callable[[Rich], Awaitable[str]]) -> None:
+        try:
+            await self._post_status(bulletin_id, post)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database, most likely: the next start posts it
+            log.exception("status message of bulletin %d failed", bulletin_id)
+
+    async def _post_status(self, bulletin_id: int, post: Callable[[Rich], Awaitable[str]]) -> None:
         deadline = time.monotonic() + self._first_status_wait_s
         while (left := deadline - time.monotonic()) > 0:
             self._progress.clear()
@@ -216,7 +217,7 @@ class DeliveryWorker:
             if bulletin is not None and bulletin.status_event_id is None:
                 # The process stopped before the status was posted: post it now, as the same
                 # reply (same transaction ID, so a post that did go out is not repeated).
-                self.announce(bulletin_id, self._reply_to_command(bulletin))
+                self.announce(bulletin_id, functools.partial(self._reply_to_command, bulletin))
         self._loops = [
             asyncio.create_task(self._schedule_forever(), name="bulletin delivery"),
             asyncio.create_task(self._report_forever(), name="bulletin status"),

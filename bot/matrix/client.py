@@ -599,6 +599,31 @@ class MatrixClient:
         )
         return await self.send(room_id, content, txn)
 
+    async def reply(
+        self,
+        room_id: str,
+        event_id: str,
+        sender: str,
+        text: Rich,
+        purpose: str,
+        *,
+        thread_root: str | None = None,
+    ) -> str:
+        """Answer ``event_id`` (by ``sender``): a reply that mentions them, or in the thread.
+
+        The transaction ID comes from the event and ``purpose``, so answering the same event
+        again (after a crash, or from a restart that finishes what a handler began) is
+        deduplicated by the homeserver instead of posted twice.
+        """
+        return await self.send_message(
+            room_id,
+            text,
+            txn_id(event_id, purpose),
+            reply_to=event_id,
+            thread_root=thread_root,
+            mention_users=() if thread_root else (sender,),
+        )
+
     async def send_image(
         self,
         room_id: str,
