@@ -15,7 +15,8 @@ In one run it prints:
   rooms' owner, exempted like the bot) sending the same content to all rooms at once, no cap;
 - the first encrypted bulletin after the bot joined and shared its keys in the background;
 - a later encrypted bulletin;
-- the first encrypted bulletin right after a bot restart (sent the moment it says ready);
+- the first encrypted bulletin right after a bot restart (sent the moment it says ready; the
+  median of a few restarts, since each is one sample);
 - the first 👀 to a resident's encrypted report right after a restart, and a later one;
 - the bot's CPU-seconds per phase, per device for the key sharing, cold-start time until every
   room's key is shared, and peak RSS.
@@ -585,20 +586,35 @@ async def main() -> None:
                 for i in range(len(world.encrypted)):
                     await world.reaction(i, texts[i % len(texts)])
 
-                log("restart, then a bulletin the moment the bot is ready")
-                await bot.process.stop()
-                sampler.pid = None  # a new process: sample the new bot
-                launched = time.monotonic()
-                await bot.process.start(wait_s=900)
-                ready = time.monotonic()
-                await encrypted_bulletin("encrypted, first right after a restart", plain, "plain")
-                shared_at = await bot.all_shared()
+                restarts, restart_cpu = [], []
+                for attempt in range(REPEAT):  # a first is one sample: take a few
+                    log(f"restart, then a bulletin the moment the bot is ready ({attempt + 1})")
+                    await bot.process.stop()
+                    sampler.pid = None  # a new process: sample the new bot
+                    launched = time.monotonic()
+                    await bot.process.start(wait_s=900)
+                    ready = time.monotonic()
+                    cpu = bot.cpu()
+                    restarts.append(await world.bulletin("e2ee", world.encrypted))
+                    restart_cpu.append(bot.cpu() - cpu)
+                    shared_at = await bot.all_shared()
+                    report.figure(
+                        f"restart {attempt + 1}: launch to ready / to every room's key out",
+                        f"{ready - launched:.1f} s / {shared_at - launched:.1f} s "
+                        f"({bot.restored()} rooms' sessions restored, {len(bot.shares())} "
+                        "shared)",
+                        "<= 60 s",
+                        shared_at - launched <= 60,
+                    )
+                    await asyncio.sleep(1)
+                after_restart = statistics.median(restarts)
                 report.figure(
-                    "restart: launch to ready / to every room's key out",
-                    f"{ready - launched:.1f} s / {shared_at - launched:.1f} s "
-                    f"({bot.restored()} rooms' sessions restored, {len(bot.shares())} shared)",
-                    "<= 60 s",
-                    shared_at - launched <= 60,
+                    f"encrypted, first right after a restart (median of {REPEAT}): command to "
+                    "last copy decrypted",
+                    f"{after_restart:.2f} s ({spread(restarts)}) = {after_restart / plain:.2f}x "
+                    f"plain; bot CPU {statistics.median(restart_cpu):.2f} s",
+                    "<= 1.3x plain",
+                    after_restart / plain <= 1.3,
                 )
 
                 firsts, later = [], []

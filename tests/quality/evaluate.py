@@ -15,14 +15,16 @@ The labelled data is split before any tuning (see `load_splits`):
 * ``tuning``: every set that has been looked at: the original set
   (``eval_messages.jsonl``), the second own set (``eval_messages_own2.jsonl``), the
   first independent set (``eval_messages_independent.jsonl``, held out until its figures
-  had steered two decisions) and the first fresh batch (``eval_messages_fresh1.jsonl``, the
-  held-out batch until its figures had been read four times). Vocabulary and code may be
-  tuned while looking at these misses, and the statistical layer is trained on them.
-* ``heldout``: ``heldout.jsonl``, the second fresh batch: 600 messages written on
-  2 December 2026 by three new authors who had seen neither the vocabulary, the code, any
-  labelled message nor the first batch, only the label definitions in ``HELDOUT_BRIEF.md``;
-  less the few texts also in the tuning split. It is replaced by a fresh batch once its
-  figures have been used for a decision.
+  had steered two decisions), the first and second fresh batches
+  (``eval_messages_fresh1.jsonl``, ``eval_messages_fresh2.jsonl``, each the held-out batch
+  until its figures had been read a few times) and 600 messages written for tuning from the
+  same brief (``eval_messages_registers.jsonl``). Vocabulary and code may be tuned while
+  looking at these misses, and the statistical layer is trained on them.
+* ``heldout``: ``heldout.jsonl``, the third fresh batch: 600 messages written on
+  2 December 2026 by three new authors who had seen neither the vocabulary, the code nor any
+  labelled message, only the label definitions in ``HELDOUT_BRIEF.md``; less the few texts
+  also in the tuning split. It is replaced by a fresh batch once its figures have been used
+  for a decision.
 
 Held-out misses are never printed: `format_report` lists misses only when asked, and
 `main` asks only for the tuning split. The gap (tuning minus held-out) is the
@@ -56,6 +58,8 @@ TUNING_PATHS = (
     DATA / "eval_messages_own2.jsonl",
     DATA / "eval_messages_independent.jsonl",
     DATA / "eval_messages_fresh1.jsonl",
+    DATA / "eval_messages_fresh2.jsonl",
+    DATA / "eval_messages_registers.jsonl",
 )
 HELDOUT_PATH = DATA / "heldout.jsonl"
 TUNING, HELDOUT = "tuning", "heldout"
