@@ -84,7 +84,9 @@ _MODEL_OFF_TOPIC_P = 0.6
 # each author's rows scored by models trained on the other authors (evaluate.py --cv).
 _MODEL_OVERRIDE_P = 0.7
 _LIVE_P, _LATER_P = 0.7, 0.2
-# Terms that add up to this much (a rule written at 4, or two strong terms) are not overridden.
+# A decisive term (weight 3) is overridden only when the model is this sure, and terms that
+# add up to 4 (a rule written at 4, or two strong terms) never are.
+_MODEL_OVERRIDE_DECISIVE_P = 0.95
 _SURE_TERMS = 4.0
 _DECISIVE = 3.0  # a term of this weight ("decisive on its own") is never vetoed
 
@@ -403,6 +405,7 @@ class Classifier:
                     opinion.label in _RANK
                     and opinion.probability >= _MODEL_OVERRIDE_P
                     and best < _SURE_TERMS
+                    and (best < _DECISIVE or opinion.probability >= _MODEL_OVERRIDE_DECISIVE_P)
                 ):
                     decided_by = "terms" if opinion.label == category else "model"
                     category = opinion.label

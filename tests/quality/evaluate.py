@@ -15,12 +15,13 @@ The labelled data is split before any tuning (see `load_splits`):
 * ``tuning``: every set that has been looked at: the original set
   (``eval_messages.jsonl``), the second own set (``eval_messages_own2.jsonl``), the
   first independent set (``eval_messages_independent.jsonl``, held out until its figures
-  had steered two decisions), the first and second fresh batches
-  (``eval_messages_fresh1.jsonl``, ``eval_messages_fresh2.jsonl``, each the held-out batch
-  until its figures had been read a few times) and 600 messages written for tuning from the
-  same brief (``eval_messages_registers.jsonl``). Vocabulary and code may be tuned while
-  looking at these misses, and the statistical layer is trained on them.
-* ``heldout``: ``heldout.jsonl``, the third fresh batch: 600 messages written on
+  had steered two decisions), the first three fresh batches (``eval_messages_fresh1.jsonl``
+  to ``eval_messages_fresh3.jsonl``, each the held-out batch until its figures had been read
+  a few times) and 1,200 messages written for tuning from the same brief
+  (``eval_messages_registers.jsonl``, ``eval_messages_registers2.jsonl``). Vocabulary and
+  code may be tuned while looking at these misses, and the statistical layer is trained on
+  them.
+* ``heldout``: ``heldout.jsonl``, the fourth fresh batch: 600 messages written on
   2 December 2026 by three new authors who had seen neither the vocabulary, the code nor any
   labelled message, only the label definitions in ``HELDOUT_BRIEF.md``; less the few texts
   also in the tuning split. It is replaced by a fresh batch once its figures have been used
@@ -60,6 +61,8 @@ TUNING_PATHS = (
     DATA / "eval_messages_fresh1.jsonl",
     DATA / "eval_messages_fresh2.jsonl",
     DATA / "eval_messages_registers.jsonl",
+    DATA / "eval_messages_fresh3.jsonl",
+    DATA / "eval_messages_registers2.jsonl",
 )
 HELDOUT_PATH = DATA / "heldout.jsonl"
 TUNING, HELDOUT = "tuning", "heldout"
@@ -146,7 +149,8 @@ def load_splits() -> dict[str, list[dict[str, Any]]]:
 
     Each tuning row carries a ``source`` (its file's name) for the cross-validation by
     author. A text that occurs twice (a "👍", an "ok") is kept once: in the tuning split,
-    since a message the model was trained on cannot measure generalisation.
+    since a message the model was trained on cannot measure generalisation (and once in
+    the held-out batch when two of its authors wrote it).
     """
     tuning: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -155,7 +159,11 @@ def load_splits() -> dict[str, list[dict[str, Any]]]:
             if row["text"] not in seen:
                 seen.add(row["text"])
                 tuning.append({**row, "source": path.stem})
-    heldout = [r for r in load_rows(HELDOUT_PATH) if r["text"] not in seen]
+    heldout: list[dict[str, Any]] = []
+    for row in load_rows(HELDOUT_PATH):
+        if row["text"] not in seen:
+            seen.add(row["text"])
+            heldout.append(row)
     return {TUNING: tuning, HELDOUT: heldout}
 
 

@@ -173,18 +173,18 @@ def test_the_stored_model_is_a_fresh_build_of_the_tuning_split():
 # urgent precision and recall 0.90, off-topic precision 0.97, plates 0.98.
 FLOORS = {
     HELDOUT: {
-        "category_accuracy": 0.87,  # MEASURED 0.887, target 0.93
-        "macro_f1": 0.86,  # MEASURED 0.875, target 0.92
-        "urgent_precision": 0.90,  # MEASURED 0.942
-        "urgent_recall": 0.90,  # MEASURED 0.947
-        "off_topic_precision": 0.94,  # MEASURED 0.949, target 0.97
-        "plates": 0.98,  # MEASURED 0.995
+        "category_accuracy": 0.91,  # MEASURED 0.924, target 0.93
+        "macro_f1": 0.90,  # MEASURED 0.916, target 0.92
+        "urgent_precision": 0.90,  # MEASURED 0.957
+        "urgent_recall": 0.90,  # MEASURED 0.957
+        "off_topic_precision": 0.97,  # MEASURED 0.984
+        "plates": 0.98,  # MEASURED 1.000
     },
 }
-# MEASURED 0.104: the tuning figure includes the models' own training rows. Against the
+# MEASURED 0.062: the tuning figure includes the models' own training rows. Against the
 # tuning split scored by models that never read the row's batch (evaluate.py --cv):
-# 0.913 - 0.875 = 0.038. Target 0.03.
-GAP_CEILING = {HELDOUT: 0.13}
+# 0.910 - 0.916 = -0.006. Target 0.03.
+GAP_CEILING = {HELDOUT: 0.08}
 
 
 def _figures(report: Report) -> dict[str, float]:
