@@ -111,4 +111,10 @@ class BotProcess:
         if process is None or process.poll() is not None:
             return process.returncode if process else 0
         process.send_signal(signal.SIGTERM)
-        return await asyncio.to_thread(process.wait, wait_s)
+        try:
+            return await asyncio.to_thread(process.wait, wait_s)
+        except subprocess.TimeoutExpired:
+            # A bot deaf to SIGTERM is a failure, and must not outlive the test burning a core.
+            process.kill()
+            await asyncio.to_thread(process.wait)
+            raise AssertionError(f"the bot did not stop within {wait_s} s of SIGTERM") from None

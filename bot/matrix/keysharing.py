@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -232,16 +233,23 @@ class KeySharing:
             return
         while True:
             running = self._shares.get(room_id)
-            if running is not None:
+            if running is not None and not running.done():
                 await asyncio.shield(running)
             elif olm.should_share_group_session(room_id):
+                # A finished share may still be listed: its done-callback has not run yet.
+                # Awaiting a finished task never yields to the loop, so waiting for that
+                # callback here would spin forever; it is replaced instead.
                 self._queue.pop(room_id, None)
                 task = asyncio.create_task(self._share(room_id, background))
                 self._shares[room_id] = task
-                task.add_done_callback(lambda _, r=room_id: self._shares.pop(r, None))
+                task.add_done_callback(functools.partial(self._share_done, room_id))
                 await asyncio.shield(task)
             else:
                 return
+
+    def _share_done(self, room_id: str, task: asyncio.Task[ShareSummary | None]) -> None:
+        if self._shares.get(room_id) is task:  # not a newer share of the same room
+            del self._shares[room_id]
 
     async def _work(self) -> None:
         while True:
