@@ -42,7 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,19 +154,21 @@ def load_splits() -> dict[str, list[dict[str, Any]]]:
     since a message the model was trained on cannot measure generalisation (and once in
     the held-out batch when two of its authors wrote it).
     """
-    tuning: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for path in TUNING_PATHS:
-        for row in load_rows(path):
-            if row["text"] not in seen:
-                seen.add(row["text"])
-                tuning.append({**row, "source": path.stem})
-    heldout: list[dict[str, Any]] = []
-    for row in load_rows(HELDOUT_PATH):
+    tuning = [
+        {**row, "source": path.stem}
+        for path in TUNING_PATHS
+        for row in _unseen(load_rows(path), seen)
+    ]
+    return {TUNING: tuning, HELDOUT: list(_unseen(load_rows(HELDOUT_PATH), seen))}
+
+
+def _unseen(rows: Iterable[dict[str, Any]], seen: set[str]) -> Iterator[dict[str, Any]]:
+    """The rows whose text is not in `seen` yet, adding each text as it passes."""
+    for row in rows:
         if row["text"] not in seen:
             seen.add(row["text"])
-            heldout.append(row)
-    return {TUNING: tuning, HELDOUT: heldout}
+            yield row
 
 
 # --------------------------------------------------------------------------- scoring
