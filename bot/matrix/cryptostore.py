@@ -28,6 +28,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from nio.crypto import DeviceStore, OlmDevice, TrustState
@@ -58,6 +59,17 @@ class BotOutboundSessions(Model):
 
     class Meta:
         table_name = "buurtbot_outbound_sessions"
+
+
+class BotCleanStop(Model):
+    """Present while the stored outbound sessions are exactly those of a run that stopped
+    cleanly: a restore then needs to skip no message index (see ``take_clean_stop``)."""
+
+    id = IntegerField(primary_key=True)
+    stopped_at = DateTimeField()
+
+    class Meta:
+        table_name = "buurtbot_clean_stop"
 
 
 @dataclass
@@ -221,10 +233,8 @@ class BotCryptoStore(DefaultStore):
         self._outbound_timer: asyncio.TimerHandle | None = None
         self._encrypted_rooms: set[str] = set()  # written to nio's EncryptedRooms already
         self.flushes = 0
-        with self.database.bind_ctx([BotOutboundSessions]):
-            self.database.create_tables(
-                [BotOutboundSessions], safe=True
-            )  # transactions written, for the share summary and the tests
+        with self.database.bind_ctx([BotOutboundSessions, BotCleanStop]):
+            self.database.create_tables([BotOutboundSessions, BotCleanStop], safe=True)
 
     def save_account(self, account: Any) -> None:
         if not self._account_written:  # other tables refer to the account row: write it now
@@ -321,6 +331,12 @@ class BotCryptoStore(DefaultStore):
                 return
             self._outbound_timer = loop.call_later(OUTBOUND_DELAY_S, self.flush)
 
+    def take_clean_stop(self) -> bool:
+        """Whether the last run stopped cleanly; the mark is gone (on disk) once this returns,
+        so a crash of this run is never taken for a clean stop."""
+        with self.database.bind_ctx([BotCleanStop]), self.database.atomic():
+            return BotCleanStop.delete().execute() > 0
+
     def load_outbound_sessions(self) -> dict[str, StoredOutbound]:
         found: dict[str, StoredOutbound] = {}
         with self.database.bind_ctx([BotOutboundSessions]):
@@ -350,22 +366,27 @@ class BotCryptoStore(DefaultStore):
         self._flush_scheduled = True
         loop.call_soon(self.flush)
 
-    def flush(self) -> None:
+    def flush(self, *, clean_stop: bool = False) -> None:
         """Write the pending account and sessions in one transaction.
 
         The rows are nio's own (``OlmSessions``, as ``DefaultStore.save_session`` writes
         them), but in one bulk statement: nio's per-call model binding and account lookup cost
-        about 5 ms per session, more than all the cryptography of a share.
+        about 5 ms per session, more than all the cryptography of a share. With
+        ``clean_stop`` (the last write of a run, every outbound session saved as it is) the
+        same transaction marks the stored outbound sessions as exact.
         """
         self._flush_scheduled = False
         if self._outbound_timer is not None:
             self._outbound_timer.cancel()
             self._outbound_timer = None
         account, sessions, outbound = self._account, self._sessions, self._outbound
-        if account is None and not sessions and not outbound:
+        if account is None and not sessions and not outbound and not clean_stop:
             return
         self._account, self._sessions, self._outbound = None, {}, {}
-        with self.database.bind_ctx([*self.models, BotOutboundSessions]), self.database.atomic():
+        tables = [*self.models, BotOutboundSessions, BotCleanStop]
+        with self.database.bind_ctx(tables), self.database.atomic():
+            if clean_stop:
+                BotCleanStop.replace(id=1, stopped_at=datetime.now()).execute()
             for room_id, group in outbound.items():
                 if group is None:
                     BotOutboundSessions.delete().where(

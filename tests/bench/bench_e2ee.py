@@ -629,6 +629,10 @@ async def main() -> None:
                     await bot.process.start(wait_s=900)
                     room = attempt % len(world.encrypted)
                     firsts.append(await world.reaction(room, texts[(2 * attempt) % len(texts)]))
+                    log(
+                        f"  first 👀 {firsts[-1] * 1000:.0f} ms, with {len(bot.shares())} "
+                        f"room keys shared since the start ({bot.restored()} restored)"
+                    )
                     await bot.all_shared()
                     later.append(await world.reaction(room, texts[(2 * attempt + 1) % len(texts)]))
                     await asyncio.sleep(1)

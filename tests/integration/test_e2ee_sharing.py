@@ -15,7 +15,7 @@ from urllib.parse import quote
 import vodozemac
 
 from bot.devserver.rooms import UserSession
-from bot.matrix.keysharing import ShareSummary
+from bot.matrix.keysharing import ROTATE_AHEAD_MESSAGES, ShareSummary
 from tests.devices import device_keys, one_time_keys
 from tests.integration.conftest import (
     Person,
@@ -303,3 +303,50 @@ async def test_a_deleted_device_gets_no_next_key_and_is_not_claimed_again(
     later = shares_in(place.bot, place.watch)
     assert sum(s.new_olm_sessions for s in later) == olm_sessions
     assert all(s.unreachable == 0 for s in later)
+
+
+async def use_up(bot: RunningBot, room_id: str, until_left: int) -> str:
+    """Have the bot send notices into the room, as a busy room would, until only
+    ``until_left`` message indices of its session are left; returns the last body."""
+    assert bot.bot.services is not None
+    client = bot.bot.services.client
+    session = current_session(bot, room_id)
+    body = ""
+    while session.max_messages - session.message_count > until_left:
+        body = unique("Drukte")
+        await client.send(room_id, {"msgtype": "m.notice", "body": body}, unique("txn"))
+        assert current_session(bot, room_id) is session, "the session changed before its time"
+    return body
+
+
+async def test_a_nearly_spent_session_is_replaced_in_the_background(make_user, start_bot) -> None:
+    place = await neighbourhood(make_user, start_bot, residents=3)
+    first = await held_by_all(place.bot, place.watch, place.members)
+    shares_before = len(shares_in(place.bot, place.watch))
+
+    # The message that leaves only the rotate-ahead margin goes out with the old session at
+    # once; its successor is shared in the background and everyone holds it before it is used.
+    last = await use_up(place.bot, place.watch, ROTATE_AHEAD_MESSAGES)
+    await place.everyone_reads(last)
+    second = await held_by_all(place.bot, place.watch, place.members, not_in=(first,))
+    later = shares_in(place.bot, place.watch)[shares_before:]
+    assert later and all(s.background and s.ahead for s in later), "a send waited for a share"
+    await place.bulletin("Na de wissel")
+    await place.everyone_reads("Na de wissel")
+    assert outbound_session(place.bot, place.watch) == second
+
+    # A clean restart skips no message index: the session goes on where it was, and the
+    # bulletin that brings it to the margin is sent at once while its successor goes out.
+    await use_up(place.bot, place.watch, ROTATE_AHEAD_MESSAGES + 1)
+    used = current_session(place.bot, place.watch).message_count
+    bot = await restart(place, start_bot)
+    assert outbound_session(bot, place.watch) == second, "the stored session was dropped"
+    assert current_session(bot, place.watch).message_count == used, "indices were skipped"
+    await place.bulletin("Na de herstart")
+    await place.everyone_reads("Na de herstart")
+    third = await held_by_all(bot, place.watch, place.members, not_in=(second,))
+    assert shares_in(bot, place.watch), "no successor was shared"
+    assert all(s.background and s.ahead for s in shares_in(bot, place.watch))
+    await place.bulletin("Met de nieuwe sleutel")
+    await place.everyone_reads("Met de nieuwe sleutel")
+    assert outbound_session(bot, place.watch) == third

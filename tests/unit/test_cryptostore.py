@@ -7,7 +7,7 @@ from pathlib import Path
 
 import vodozemac
 from nio.crypto import OlmAccount, OlmDevice
-from nio.crypto.sessions import OutboundSession, Session
+from nio.crypto.sessions import OutboundGroupSession, OutboundSession, Session
 from nio.store.file_trustdb import Key
 
 from bot.matrix.cryptostore import BotCryptoStore, IndexedDeviceStore, IndexedKeyStore
@@ -147,3 +147,20 @@ def test_a_session_evicted_before_its_write_comes_back_with_its_latest_state(
     inbound, plaintext = peer.create_inbound_session(bot_key, first.to_pre_key())
     assert plaintext == b"room key one"
     assert inbound.decrypt(second) == b"room key two"
+
+
+def test_only_a_clean_stop_lets_the_next_start_skip_no_message_index(tmp_path: Path) -> None:
+    store = BotCryptoStore(USER, DEVICE, str(tmp_path))
+    store.save_account(OlmAccount())
+    session = OutboundGroupSession()
+    session.shared = True
+    session.encrypt("{}")
+    store.save_outbound_session("!wijk:example.nl", session)
+    store.flush(clean_stop=True)
+
+    after_clean_stop = BotCryptoStore(USER, DEVICE, str(tmp_path))
+    assert after_clean_stop.load_outbound_sessions()["!wijk:example.nl"].session.message_count == 1
+    assert after_clean_stop.take_clean_stop()
+    # That run crashes: the mark was taken at its start, so the run after it skips indices.
+    after_crash = BotCryptoStore(USER, DEVICE, str(tmp_path))
+    assert not after_crash.take_clean_stop()

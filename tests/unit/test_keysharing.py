@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from bot.matrix.keysharing import KeySharing
+from nio.crypto import OutboundGroupSession
+
+from bot.matrix.keysharing import ROTATE_AHEAD_MESSAGES, KeySharing, nearly_spent
 
 ROOM = "!wijk:localhost"
 
@@ -67,3 +70,80 @@ def test_a_finished_share_unlists_only_itself():
         assert keys.pending() == 0
 
     assert _finishes(scenario)
+
+
+def test_a_session_is_replaced_ahead_with_two_restarts_worth_of_indices_or_a_day_left():
+    session = OutboundGroupSession()
+    assert not nearly_spent(session)
+    session.message_count = session.max_messages - ROTATE_AHEAD_MESSAGES - 1
+    assert not nearly_spent(session)
+    session.message_count += 1
+    assert nearly_spent(session), "a restart or two would leave it unusable"
+    aged = OutboundGroupSession()
+    aged.creation_time = datetime.now() - timedelta(days=6, hours=1)
+    assert nearly_spent(aged), "less than a day of its week left"
+
+
+def test_a_background_share_pauses_for_a_send_into_another_room_only():
+    async def scenario() -> None:
+        keys = _sharing(needs_share=False)
+        async with keys.sending("!andere:localhost"):
+            paused = asyncio.create_task(keys._give_way(ROOM))
+            await asyncio.sleep(0.05)
+            assert not paused.done(), "a background share went on during another room's send"
+            async with keys.sending(ROOM):  # this room's send may be waiting for the share
+                await asyncio.wait_for(paused, 1)
+            again = asyncio.create_task(keys._give_way(ROOM))
+            await asyncio.sleep(0.05)
+            assert not again.done()
+        await asyncio.wait_for(again, 1)  # the send is out: the share goes on
+
+    assert _finishes(scenario)
+
+
+class _Devices:
+    def __init__(self, devices: dict[str, list[str]]) -> None:
+        self.devices = devices
+
+    def active_user_devices(self, user_id: str) -> list[SimpleNamespace]:
+        return [SimpleNamespace(id=d) for d in self.devices.get(user_id, [])]
+
+
+def _taking_over(
+    in_room: OutboundGroupSession | None, members: dict[str, list[str]]
+) -> tuple[KeySharing, Any]:
+    olm = SimpleNamespace(
+        outbound_group_sessions={} if in_room is None else {ROOM: in_room},
+        device_store=_Devices(members),
+        is_device_blacklisted=lambda device: False,
+    )
+    nio: Any = SimpleNamespace(olm=olm, rooms={ROOM: SimpleNamespace(users=list(members))})
+    return KeySharing(nio), olm
+
+
+def test_a_successor_takes_over_only_where_that_is_still_right():
+    old, successor = OutboundGroupSession(), OutboundGroupSession()
+    successor.users_shared_with = {("@an:localhost", "TEL")}
+    members = {"@an:localhost": ["TEL"], "@bo:localhost": ["TEL"]}
+
+    # Nothing changed while it went out: it is the room's session, ready to use.
+    keys, olm = _taking_over(old, members)
+    assert keys._take_over(ROOM, old, successor)
+    assert olm.outbound_group_sessions[ROOM] is successor and successor.shared
+
+    # nio dropped the old one (Bo joined): it is used, but still to be shared with Bo.
+    successor.shared = False
+    keys, olm = _taking_over(None, members)
+    assert keys._take_over(ROOM, old, successor)
+    assert olm.outbound_group_sessions[ROOM] is successor and not successor.shared
+
+    # A device it went to has gone: it must not be used.
+    keys, olm = _taking_over(None, {"@bo:localhost": ["TEL"]})
+    assert not keys._take_over(ROOM, old, successor)
+    assert ROOM not in olm.outbound_group_sessions
+
+    # An on-demand share made a session meanwhile: that one stays.
+    other = OutboundGroupSession()
+    keys, olm = _taking_over(other, members)
+    assert not keys._take_over(ROOM, old, successor)
+    assert olm.outbound_group_sessions[ROOM] is other
