@@ -46,6 +46,7 @@ from nio.crypto import decrypt_attachment
 from bot.domain.formatting import Rich
 from bot.domain.message import Attachment
 from bot.domain.power import RoomPower, with_user_level
+from bot.matrix import keyrequests
 from bot.matrix.cryptostore import BotCryptoStore, IndexedDeviceStore
 from bot.matrix.keysharing import KeySharing
 from bot.settings import Settings
@@ -244,7 +245,7 @@ class MatrixClient:
             await self.nio.keys_upload()
         await self.keys.query_keys()
         if self.nio.should_claim_keys:
-            await self.nio.keys_claim(self.nio.get_users_for_key_claiming())
+            await keyrequests.claim(self.nio, self.nio.get_users_for_key_claiming())
         if not self._restored:
             self._restored = True
             self.keys.restore()

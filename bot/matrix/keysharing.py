@@ -19,9 +19,10 @@ every room). This module is the one place in the bot where sessions are shared:
 Background shares give way to sends: between chunks of devices they pause while a send into
 another room is going out (a send into their own room may be waiting for them).
 
-The share itself is nio's own pieces through its public API: ``keys_claim`` for the devices
-without an Olm session, ``Olm.share_group_session_parallel`` for the encrypted room-key
-messages, ``to_device`` to send them. Doing the loop here rather than calling
+The share itself is nio's own pieces through its public API: a key claim for the devices
+without an Olm session (``keyrequests``, which reads the answer more cheaply than nio),
+``Olm.share_group_session_parallel`` for the encrypted room-key messages, ``to_device`` to
+send them. Doing the loop here rather than calling
 ``share_group_session`` lets the bot send many devices per request instead of nio's 20, skip
 devices whose one-time keys ran out (instead of claiming them again on every share), yield to
 the event loop between chunks, and log one summary line per share. A share is registered in
@@ -47,6 +48,7 @@ from nio import AsyncClient, KeysClaimError, ToDeviceError, ToDeviceMessage
 from nio.crypto import OlmDevice, OutboundGroupSession
 
 from bot.background import cancel_and_wait
+from bot.matrix import keyrequests
 from bot.matrix.cryptostore import BotCryptoStore, has_session
 
 log = logging.getLogger(__name__)
@@ -218,10 +220,10 @@ class KeySharing:
         return len(self._queue) + sum(t not in self._successors for t in self._shares.values())
 
     async def query_keys(self) -> None:
-        """``keys_query`` once, however many callers want it at the same time."""
+        """The key query nio wants, once, however many callers want it at the same time."""
         async with self._query_lock:
             if self._nio.should_query_keys:
-                await self._nio.keys_query()
+                await keyrequests.query(self._nio)
 
     # -- across restarts ------------------------------------------------------------------
 
@@ -551,7 +553,7 @@ class KeySharing:
                 size = 0
             parts[-1][user_id] = device_ids
             size += len(device_ids)
-        for response in await asyncio.gather(*(nio.keys_claim(part) for part in parts)):
+        for response in await asyncio.gather(*(keyrequests.claim(nio, part) for part in parts)):
             if isinstance(response, KeysClaimError):
                 log.warning("one-time key claim failed: %s", response.message)
                 return 0
