@@ -32,6 +32,7 @@ from tests.quality.evaluate import TUNING, load_splits
 
 C = 4.0  # inverse regularisation strength of the category model
 URGENCY_C = 1.0  # and of the urgency model (fewer rows, two classes: more regularised)
+MIN_DF = 3  # a feature must occur in at least this many training messages (see README)
 MIN_WEIGHT = 0.02  # weights smaller than this change no decision and are not stored
 
 
@@ -63,7 +64,9 @@ def fit(texts: list[str], labels: list[str], c: float) -> dict[str, object]:
     from sklearn.linear_model import LogisticRegression
 
     vectorizer = CountVectorizer(
-        analyzer=lambda text: sorted(features(" " + matching_form(text))), binary=True
+        analyzer=lambda text: sorted(features(" " + matching_form(text))),
+        binary=True,
+        min_df=MIN_DF,
     )
     x = vectorizer.fit_transform(texts)
     model = LogisticRegression(C=c, max_iter=5000)

@@ -14,6 +14,11 @@ from bot.domain.vocabulary import VocabularyError, load_vocabulary
         ("Vannacht is er ingebroken bij nummer 14, laptop weg", "burglary"),
         ("Inbraakpoging bij de buren, braaksporen aan de achterdeur", "burglary"),
         ("Inbrekers zijn via het balkon binnengekomen", "burglary"),
+        # a getaway van and its plate do not make a break-in at an address vehicle crime
+        (
+            "Ze breken nu in op nummer 7, grijze bestelbus met kenteken 12-vbn-3 staat klaar",
+            "burglary",
+        ),
         ("Man loert in auto's op de parkeerplaats, vertrouw het niet", "suspicious"),
         ("Twee mannen lopen al een uur rond en kijken bij ramen naar binnen", "suspicious"),
         ("Oplichters aan de deur die zeggen dat ze van de energiemaatschappij komen", "fraud"),
