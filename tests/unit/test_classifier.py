@@ -25,6 +25,8 @@ from bot.domain.vocabulary import VocabularyError, load_vocabulary
         ("Let op: nep sms van de bank, niet op de link klikken", "fraud"),
         ("Bushokje vernield en muur beklad met graffiti", "vandalism"),
         ("Bij alle auto's zijn de banden lek gestoken", "vandalism"),
+        # breaking glass at an address without getting in is damage, not a break-in
+        ("Twee jongens breken de ruiten bij de buren op nummer 9", "vandalism"),
         ("Pakketje van de stoep gestolen", "theft"),
         ("Fietsendiefstal bij het station, slot doorgeknipt", "theft"),
         ("Auto van de buren gestolen vannacht", "vehicle_crime"),

@@ -7,8 +7,8 @@ classifier); the second runs the classifier and asserts the floors a resident or
 moderator would notice, on messages nobody tuned the vocabulary or the model to.
 
 Floors are issue 11's targets where the classifier meets them. Where it does not yet,
-the floor is the measured figure minus a small margin (marked MEASURED below), so a
-regression still fails while the miss stays visible in README.md.
+the floor is the measured figure minus a small margin, so a regression still fails while
+the miss stays visible in README.md. MEASURED notes the held-out figure each floor guards.
 """
 
 from __future__ import annotations
@@ -173,18 +173,18 @@ def test_the_stored_model_is_a_fresh_build_of_the_tuning_split():
 # urgent precision and recall 0.90, off-topic precision 0.97, plates 0.98.
 FLOORS = {
     HELDOUT: {
-        "category_accuracy": 0.925,  # MEASURED 0.929 (550 of 592): target 0.93, one message short
-        "macro_f1": 0.92,  # MEASURED 0.929
-        "urgent_precision": 0.90,  # MEASURED 0.963
-        "urgent_recall": 0.90,  # MEASURED 0.986
-        "off_topic_precision": 0.97,  # MEASURED 0.992
-        "plates": 0.98,  # MEASURED 0.998
+        "category_accuracy": 0.93,  # MEASURED 0.932 (551 of 591)
+        "macro_f1": 0.92,  # MEASURED 0.932
+        "urgent_precision": 0.90,  # MEASURED 0.962
+        "urgent_recall": 0.90,  # MEASURED 0.953
+        "off_topic_precision": 0.97,  # MEASURED 0.974
+        "plates": 0.98,  # MEASURED 1.000
     },
 }
-# MEASURED 0.046: the tuning figure includes the models' own training rows. Against the
+# MEASURED 0.040: the tuning figure includes the models' own training rows. Against the
 # tuning split scored by models that never read the row's batch (evaluate.py --cv) the
-# held-out batch scores higher, not lower (see README). Target 0.03.
-GAP_CEILING = {HELDOUT: 0.05}
+# held-out batch scores 0.010 higher, not lower (see README). Target 0.03.
+GAP_CEILING = {HELDOUT: 0.045}
 
 
 def _figures(report: Report) -> dict[str, float]:
