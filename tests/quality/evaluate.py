@@ -15,14 +15,14 @@ The labelled data is split before any tuning (see `load_splits`):
 * ``tuning``: every set that has been looked at: the original set
   (``eval_messages.jsonl``), the second own set (``eval_messages_own2.jsonl``), the
   first independent set (``eval_messages_independent.jsonl``, held out until its figures
-  had steered two decisions), the first eight fresh batches (``eval_messages_fresh1.jsonl``
-  to ``eval_messages_fresh8.jsonl``, each the held-out batch until its figures had been read
-  a few times) and 3,200 messages written for tuning from the same brief
+  had steered two decisions), the first nine fresh batches (``eval_messages_fresh1.jsonl``
+  to ``eval_messages_fresh9.jsonl``, each the held-out batch until its figures had been read
+  or used for a decision) and 3,200 messages written for tuning from the same brief
   (``eval_messages_registers*.jsonl``). Vocabulary and
   code may be tuned while looking at these misses, and the statistical layer is trained on
   them.
-* ``heldout``: ``heldout.jsonl``, the ninth fresh batch: 600 messages written on
-  3 December 2026 by three new authors who had seen neither the vocabulary, the code nor any
+* ``heldout``: ``heldout.jsonl``, the tenth fresh batch: 600 messages written on
+  4 December 2026 by three new authors who had seen neither the vocabulary, the code nor any
   labelled message, only the label definitions in ``HELDOUT_BRIEF.md``; less the few texts
   also in the tuning split. It is replaced by a fresh batch once its figures have been used
   for a decision.
@@ -71,6 +71,7 @@ TUNING_PATHS = (
     DATA / "eval_messages_fresh7.jsonl",
     DATA / "eval_messages_registers5.jsonl",
     DATA / "eval_messages_fresh8.jsonl",
+    DATA / "eval_messages_fresh9.jsonl",
 )
 HELDOUT_PATH = DATA / "heldout.jsonl"
 TUNING, HELDOUT = "tuning", "heldout"

@@ -30,9 +30,9 @@ from bot.domain.learned import LATER, LIVE, MODEL_PATH, OFF_TOPIC, ON_TOPIC, fea
 from bot.domain.text import matching_form
 from tests.quality.evaluate import TUNING, load_splits
 
-C = 4.0  # inverse regularisation strength of the category model
+C = 1.0  # inverse regularisation strength of the category model
 URGENCY_C = 1.0  # and of the urgency model (fewer rows, two classes: more regularised)
-MIN_DF = 3  # a feature must occur in at least this many training messages (see README)
+MIN_DF = 8  # a feature must occur in at least this many training messages (see README)
 MIN_WEIGHT = 0.02  # weights smaller than this change no decision and are not stored
 
 

@@ -173,17 +173,17 @@ def test_the_stored_model_is_a_fresh_build_of_the_tuning_split():
 # urgent precision and recall 0.90, off-topic precision 0.97, plates 0.98.
 FLOORS = {
     HELDOUT: {
-        "category_accuracy": 0.93,  # MEASURED 0.932 (551 of 591)
-        "macro_f1": 0.92,  # MEASURED 0.932
-        "urgent_precision": 0.90,  # MEASURED 0.962
-        "urgent_recall": 0.90,  # MEASURED 0.953
-        "off_topic_precision": 0.97,  # MEASURED 0.974
-        "plates": 0.98,  # MEASURED 1.000
+        "category_accuracy": 0.93,  # MEASURED 0.932 (548 of 588)
+        "macro_f1": 0.92,  # MEASURED 0.928
+        "urgent_precision": 0.90,  # MEASURED 0.967
+        "urgent_recall": 0.90,  # MEASURED 0.981
+        "off_topic_precision": 0.97,  # MEASURED 0.991
+        "plates": 0.98,  # MEASURED 0.995
     },
 }
 # MEASURED 0.040: the tuning figure includes the models' own training rows. Against the
 # tuning split scored by models that never read the row's batch (evaluate.py --cv) the
-# held-out batch scores 0.010 higher, not lower (see README). Target 0.03.
+# held-out batch scores 0.003 higher, not lower (see README). Target 0.03.
 GAP_CEILING = {HELDOUT: 0.045}
 
 
